@@ -1,0 +1,5 @@
+"""``python -m cudaenv``."""
+
+from ._cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,57 @@
+"""Checks: pure functions from a :class:`~cudaenv.snapshot.Snapshot` to findings.
+
+A check reads only the snapshot — never the host, the environment or a process — so it runs
+unchanged on a snapshot taken on another machine.  Each check runs on its own: one that fails
+on unexpected data becomes a ``check-failed`` finding and the others still report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from ..findings import Finding, severity_rank
+from ..snapshot import Snapshot
+from . import files, interpreters, jupyter, pip, sitepaths
+from ._common import finding
+from .codes import CODES
+
+__all__ = ["CHECKS", "CODES", "run_checks"]
+
+Check = Callable[[Snapshot], Iterable[Finding]]
+
+CHECKS: tuple[Check, ...] = (
+    interpreters.pythonhome_set,
+    interpreters.env_without_python,
+    interpreters.python_outside_active_env,
+    interpreters.pip_other_interpreter,
+    interpreters.conda_env_not_activated,
+    interpreters.venv_over_conda,
+    interpreters.python_not_found,
+    sitepaths.pythonpath_version_mismatch,
+    sitepaths.pythonpath_other_env,
+    sitepaths.user_site_shadowing,
+    sitepaths.cwd_shadows_package,
+    pip.pip_install_redirected,
+    pip.conda_pip_duplicate,
+    jupyter.kernel_other_interpreter,
+    files.unreadable_file,
+)
+
+
+def run_checks(snapshot: Snapshot) -> list[Finding]:
+    """Every finding, most important first: by severity, then root causes first."""
+    findings: list[Finding] = []
+    for check in CHECKS:
+        try:
+            findings.extend(check(snapshot))
+        except Exception as exc:  # noqa: BLE001  # one broken check must not sink the report
+            findings.append(
+                finding(
+                    "check-failed",
+                    f"The {check.__name__} check stopped early",
+                    f"It raised {type(exc).__name__}: {exc}. This is a bug in cudaenv; the "
+                    "other findings stand. Please report it with `cudaenv doctor --format json`.",
+                )
+            )
+    findings.sort(key=lambda f: (severity_rank(f.severity), f.rank))
+    return findings

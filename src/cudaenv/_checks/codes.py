@@ -1,0 +1,97 @@
+"""Every finding code cudaenv can raise, with its usual severity and its rank.
+
+Rank orders findings of equal severity: a root cause comes before the findings it explains
+(a missing Python before the pip that falls through, PYTHONHOME before anything that
+imports).  ``docs/findings.md`` documents each code; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CODES", "CodeInfo"]
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    severity: str
+    """The usual severity; a check may raise or lower it with the evidence in hand."""
+    summary: str
+
+
+_ORDERED = (
+    CodeInfo(
+        "pythonhome-set",
+        "error",
+        "PYTHONHOME is set, so the interpreter may load another installation's stdlib",
+    ),
+    CodeInfo(
+        "env-without-python",
+        "error",
+        "the active conda env has no Python, so python/pip fall through to another",
+    ),
+    CodeInfo(
+        "python-outside-active-env",
+        "error",
+        "an env with Python is active, but `python` resolves outside it",
+    ),
+    CodeInfo(
+        "pip-other-interpreter",
+        "error",
+        "`pip` installs for another interpreter than `python` or the active env's",
+    ),
+    CodeInfo(
+        "pythonpath-version-mismatch",
+        "error",
+        "PYTHONPATH holds a lib/pythonX.Y dir of another Python version",
+    ),
+    CodeInfo(
+        "pythonpath-other-env",
+        "warning",
+        "PYTHONPATH holds site-packages or package dirs of another environment",
+    ),
+    CodeInfo(
+        "cwd-shadows-package",
+        "error",
+        "the working directory holds a module named like an installed framework",
+    ),
+    CodeInfo(
+        "venv-over-conda", "warning", "a venv on top of a conda env without system site-packages"
+    ),
+    CodeInfo(
+        "conda-env-not-activated",
+        "warning",
+        "the interpreter in use belongs to a conda env that is not activated",
+    ),
+    CodeInfo(
+        "user-site-shadowing",
+        "warning",
+        "the user site holds a distribution the env has, or a CUDA package it lacks",
+    ),
+    CodeInfo(
+        "pip-install-redirected", "error", "pip settings send installs outside the environment"
+    ),
+    CodeInfo(
+        "conda-pip-duplicate",
+        "warning",
+        "one environment holds the same package from conda and from pip",
+    ),
+    CodeInfo(
+        "kernel-other-interpreter",
+        "warning",
+        "a Jupyter kernel named for the environment runs another interpreter",
+    ),
+    CodeInfo("python-not-found", "info", "no active environment and no python on PATH to diagnose"),
+    CodeInfo(
+        "unreadable-file", "warning", "a file cudaenv needed exists but could not be read or parsed"
+    ),
+    CodeInfo(
+        "check-failed",
+        "warning",
+        "a check stopped on unexpected data; the rest of the report stands",
+    ),
+)
+
+CODES: dict[str, CodeInfo] = {info.code: info for info in _ORDERED}
+RANKS: dict[str, int] = {info.code: rank for rank, info in enumerate(_ORDERED)}

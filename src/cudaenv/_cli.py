@@ -1,0 +1,208 @@
+"""The command line: argument parsing, and the one place where errors become messages.
+
+Exit status: 0 a report was produced; 1 ``--fail-on`` matched a finding; 2 bad usage or an
+unusable world; 3 an unexpected internal error (with ``CUDAENV_DEBUG=1`` for its traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from typing import NoReturn, Optional, TextIO
+
+from . import __version__
+from .errors import CudaenvError, UsageError, WorldError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _build_parser() -> _Parser:
+    parser = _Parser(
+        prog="cudaenv",
+        description="Why can't Python find or use CUDA? Answered from the files on disk.",
+    )
+    parser.add_argument("--version", action="version", version=f"cudaenv {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    doctor = sub.add_parser("doctor", help="diagnose the active environment (or another one)")
+    _add_world_options(doctor)
+    chosen = doctor.add_mutually_exclusive_group()
+    chosen.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
+    chosen.add_argument("--prefix", metavar="PATH", help="diagnose this conda env or venv")
+    _add_output_options(doctor)
+
+    demo = sub.add_parser("demo", help="diagnose a bundled example world, to see what cudaenv does")
+    demo.add_argument("name", nargs="?", help="which example (default: the first; see --list)")
+    demo.add_argument("--list", action="store_true", help="list the examples and exit")
+    demo.add_argument("--extract", metavar="DIR", help="write the example world to DIR and exit")
+    _add_output_options(demo)
+    return parser
+
+
+def _add_world_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default="/",
+        help="diagnose the machine whose files are under DIR (default: /)",
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="the shell's environment as a JSON object (default: this one)",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--fail-on",
+        choices=("error", "warning", "info"),
+        help="exit 1 when a finding is at least this severe",
+    )
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in text output (auto: on a terminal, unless NO_COLOR)",
+    )
+
+
+def load_env_file(path: str) -> dict[str, str]:
+    """An env file: a JSON object of string to string (``env.json`` of a world)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        raise WorldError(f"--env-file {path}: no such file") from None
+    except IsADirectoryError:
+        raise WorldError(f"--env-file {path}: is a directory") from None
+    except OSError as exc:
+        raise WorldError(f"--env-file {path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WorldError(f"--env-file {path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise WorldError(f"--env-file {path}: expected a JSON object of strings")
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise WorldError(
+                f"--env-file {path}: the value of {key!r} is {type(value).__name__}, not a string"
+            )
+    return data
+
+
+def _use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty() and environ.get("TERM") != "dumb"
+
+
+def _emit(report: object, args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._render import render
+    from .findings import Report, severity_rank
+
+    assert isinstance(report, Report)  # narrows the lazily imported type
+    width = 100
+    if stdout.isatty():
+        import shutil
+
+        width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    color = _use_color(args.color, stdout, os.environ)
+    stdout.write(render(report, args.format, color=color, width=width))
+    if args.fail_on is not None:
+        threshold = severity_rank(args.fail_on)
+        if any(severity_rank(f.severity) <= threshold for f in report.findings):
+            return EXIT_FAIL_ON
+    return EXIT_OK
+
+
+def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .api import diagnose
+
+    root = args.root
+    if not os.path.isdir(root):
+        raise WorldError(f"--root {root}: no such directory")
+    environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
+    report = diagnose(root, environ, python=args.python, prefix=args.prefix)
+    return _emit(report, args, stdout)
+
+
+def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._demos import DEMOS, materialize
+
+    if args.list:
+        stdout.writelines(f"{name:24} {demo.title}\n" for name, demo in DEMOS.items())
+        return EXIT_OK
+    name = args.name or next(iter(DEMOS))
+    demo = DEMOS.get(name)
+    if demo is None:
+        raise UsageError(f"no demo named {name!r}; choose from: {', '.join(DEMOS)}")
+    if args.extract:
+        root, env_file = materialize(demo, args.extract)
+        stdout.write(
+            f"wrote {root} and {env_file}\n"
+            f"diagnose it with: cudaenv doctor --root {root} --env-file {env_file}\n"
+        )
+        return EXIT_OK
+    import tempfile
+
+    from .api import diagnose
+
+    with tempfile.TemporaryDirectory(prefix="cudaenv-demo-") as tmp:
+        root, _ = materialize(demo, tmp)
+        report = diagnose(root, demo.env)
+    if args.format == "text":
+        stdout.write(f"Demo “{demo.name}”: {demo.title}\n{demo.story}\n\n")
+    status = _emit(report, args, stdout)
+    if args.format == "text":
+        others = [n for n in DEMOS if n != name]
+        stdout.write(f"\nOther demos: {', '.join(others)} (cudaenv demo NAME).\n")
+    return status
+
+
+def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
+    out = stdout or sys.stdout
+    parser = _build_parser()
+    commands = {"doctor": _doctor, "demo": _demo}
+    try:
+        args = parser.parse_args(argv)
+        command = commands.get(args.command)
+        if command is None:
+            parser.print_help(out)
+            return EXIT_USAGE
+        return command(args, out)
+    except CudaenvError as exc:
+        sys.stderr.write(f"cudaenv: error: {exc.message}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("cudaenv: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`cudaenv doctor | head`): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("CUDAENV_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"cudaenv: internal error: {type(exc).__name__}: {exc} "
+            "(rerun with CUDAENV_DEBUG=1 for details, and please report it)\n"
+        )
+        return EXIT_INTERNAL

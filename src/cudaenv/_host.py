@@ -1,0 +1,299 @@
+"""The one seam between cudaenv and a machine: its files (under a root) and its environment.
+
+A :class:`Host` maps the absolute paths of a *world* (see docs/worlds.md) onto the real
+filesystem under ``root``.  Every probe reads through it, so nothing looks at the real ``/``
+or at ``os.environ`` behind the caller's back, and a directory tree that describes some other
+machine is diagnosed exactly like the live one.
+
+Inside a root that is not ``/``:
+
+* symlinks are followed inside the root: absolute targets are re-rooted, ``..`` stops at root;
+* a small regular file whose whole content is a path to an existing entry is read as the
+  symlink it stands for (what ``git`` and some archivers leave when links cannot be stored);
+* the executable bit is not required of commands (world files are often read-only copies).
+
+Errors other than "not there" are recorded in :attr:`Host.problems` so that an unreadable file
+becomes a finding instead of a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterable, Mapping
+from typing import Optional
+
+__all__ = ["MAX_LINK_HOPS", "Host", "HostProblem"]
+
+MAX_LINK_HOPS = 40  # glibc's MAXSYMLINKS
+_LINK_FILE_MAX_BYTES = 512
+_ABSENT_ERRNOS = (2, 20)  # ENOENT, ENOTDIR: plain absence, not a problem worth reporting
+
+
+class HostProblem:
+    """A file or directory that exists but could not be read."""
+
+    __slots__ = ("error", "path")
+
+    def __init__(self, path: str, error: str) -> None:
+        self.path = path
+        self.error = error
+
+
+class Host:
+    """Files under ``root`` and an environment mapping, as one machine."""
+
+    def __init__(
+        self, root: str, environ: Mapping[str, str], *, live_cwd: Optional[str] = None
+    ) -> None:
+        self.root = os.path.abspath(root)
+        self.environ: dict[str, str] = dict(environ)
+        self.is_live_root = self.root == "/"
+        self._live_cwd = live_cwd
+        self.problems: list[HostProblem] = []
+        self._resolved: dict[str, Optional[str]] = {}
+        self._seen_problem_paths: set[str] = set()
+
+    # -- paths --------------------------------------------------------------------------------
+
+    def real(self, path: str) -> str:
+        """The real path of an already *normalised* world path (no symlink handling)."""
+        if self.is_live_root:
+            return path
+        return self.root + path if path != "/" else self.root
+
+    @staticmethod
+    def normalize(path: str) -> str:
+        """Lexically normalise an absolute world path; ``..`` never climbs above ``/``."""
+        parts: list[str] = []
+        for part in path.split("/"):
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if parts:
+                    parts.pop()
+                continue
+            parts.append(part)
+        return "/" + "/".join(parts)
+
+    def resolve(self, path: str) -> Optional[str]:
+        """The world path with every symlink resolved, like ``realpath``.
+
+        Missing trailing components are kept lexically (``realpath`` with ``strict=False``).
+        Returns ``None`` only for a symlink loop.
+        """
+        path = self.normalize(path)
+        cached = self._resolved.get(path, "")
+        if cached != "":
+            return cached
+        result = self._resolve(path)
+        self._resolved[path] = result
+        return result
+
+    def _resolve(self, path: str) -> Optional[str]:
+        if self.is_live_root:
+            # The C library's realpath would be faster still, but os.path.realpath is exact here.
+            return os.path.realpath(path)
+        pending = [p for p in path.split("/") if p]
+        pending.reverse()
+        current = "/"
+        hops = 0
+        while pending:
+            name = pending.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                current = posixpath.dirname(current)
+                continue
+            candidate = posixpath.join(current, name)
+            target = self._link_target(candidate)
+            if target is None:
+                current = candidate
+                continue
+            hops += 1
+            if hops > MAX_LINK_HOPS:
+                return None
+            if target.startswith("/"):
+                current = "/"
+            pending.extend(reversed([p for p in target.split("/") if p]))
+        return current
+
+    def _link_target(self, path: str) -> Optional[str]:
+        """The target of ``path`` when it is a symlink (or a flattened one), else ``None``."""
+        real = self.real(path)
+        try:
+            st = os.lstat(real)
+        except OSError:
+            return None
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                return os.readlink(real)
+            except OSError as exc:
+                self._problem(path, exc)
+                return None
+        if (
+            not self.is_live_root
+            and stat.S_ISREG(st.st_mode)
+            and 0 < st.st_size <= _LINK_FILE_MAX_BYTES
+        ):
+            return self._link_file_target(path, real)
+        return None
+
+    def _link_file_target(self, path: str, real: str) -> Optional[str]:
+        try:
+            with open(real, "rb") as handle:
+                data = handle.read(_LINK_FILE_MAX_BYTES + 1)
+        except OSError:
+            return None
+        text = data[:-1] if data.endswith(b"\n") else data
+        if not text or text.startswith(b"#!") or any(c <= 0x20 or c == 0x7F for c in text):
+            return None
+        try:
+            target = text.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        base = posixpath.dirname(path)
+        lexical = self.normalize(target if target.startswith("/") else posixpath.join(base, target))
+        if lexical == path or not os.path.lexists(self.real(lexical)):
+            return None
+        return target
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def _problem(self, path: str, exc: OSError) -> None:
+        if exc.errno in _ABSENT_ERRNOS or path in self._seen_problem_paths:
+            return
+        self._seen_problem_paths.add(path)
+        self.problems.append(HostProblem(path, exc.strerror or type(exc).__name__))
+
+    def stat(self, path: str) -> Optional[os.stat_result]:
+        resolved = self.resolve(path)
+        if resolved is None:
+            return None
+        try:
+            return os.stat(self.real(resolved))
+        except OSError as exc:
+            self._problem(path, exc)
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+    def is_dir(self, path: str) -> bool:
+        st = self.stat(path)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def is_file(self, path: str) -> bool:
+        st = self.stat(path)
+        return st is not None and stat.S_ISREG(st.st_mode)
+
+    def is_link(self, path: str) -> bool:
+        return self._link_target(self.normalize(path)) is not None
+
+    def readlink(self, path: str) -> Optional[str]:
+        return self._link_target(self.normalize(path))
+
+    def is_command(self, path: str) -> bool:
+        """A regular file the shell would run; the exec bit counts only on the live root."""
+        st = self.stat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return False
+        return not self.is_live_root or bool(st.st_mode & 0o111)
+
+    def listdir(self, path: str) -> list[str]:
+        resolved = self.resolve(path)
+        if resolved is None:
+            return []
+        try:
+            return sorted(os.listdir(self.real(resolved)))
+        except OSError as exc:
+            self._problem(path, exc)
+            return []
+
+    def read_bytes(self, path: str, limit: int = 1 << 20) -> Optional[bytes]:
+        """Up to ``limit`` bytes of a regular file; ``None`` when absent or unreadable.
+
+        Only regular files are opened, so a FIFO or device node never blocks a probe.
+        """
+        resolved = self.resolve(path)
+        if resolved is None:
+            return None
+        real = self.real(resolved)
+        try:
+            st = os.stat(real)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            with open(real, "rb") as handle:
+                return handle.read(limit)
+        except OSError as exc:
+            self._problem(path, exc)
+            return None
+
+    def read_text(self, path: str, limit: int = 1 << 20) -> Optional[str]:
+        data = self.read_bytes(path, limit)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def read_head(self, path: str, stop: bytes = b"\n\n", limit: int = 1 << 18) -> Optional[str]:
+        """The start of a file up to ``stop`` (e.g. the header block of a METADATA file)."""
+        resolved = self.resolve(path)
+        if resolved is None:
+            return None
+        real = self.real(resolved)
+        data = b""
+        try:
+            if not stat.S_ISREG(os.stat(real).st_mode):
+                return None
+            with open(real, "rb") as handle:
+                while len(data) < limit:
+                    chunk = handle.read(8192)
+                    if not chunk:
+                        break
+                    searched_from = max(0, len(data) - len(stop))
+                    data += chunk
+                    if data.find(stop, searched_from) >= 0:
+                        break
+        except OSError as exc:
+            self._problem(path, exc)
+            return None
+        cut = data.find(stop)
+        if cut >= 0:
+            data = data[:cut]
+        return data.decode("utf-8", errors="replace")
+
+    # -- environment --------------------------------------------------------------------------
+
+    def env(self, name: str) -> Optional[str]:
+        return self.environ.get(name)
+
+    def env_path_list(self, name: str) -> list[str]:
+        value = self.environ.get(name)
+        return value.split(":") if value else []
+
+    @property
+    def home(self) -> Optional[str]:
+        home = self.environ.get("HOME")
+        if home and home.startswith("/"):
+            return self.normalize(home)
+        return None
+
+    @property
+    def cwd(self) -> Optional[str]:
+        pwd = self.environ.get("PWD")
+        if pwd and pwd.startswith("/"):
+            return self.normalize(pwd)
+        if self.is_live_root and self._live_cwd:
+            return self._live_cwd
+        return None
+
+    def which(self, name: str, path_dirs: Iterable[str]) -> list[str]:
+        """Every ``dir/name`` the shell could run, in PATH order (first one wins)."""
+        hits: list[str] = []
+        for directory in path_dirs:
+            base = directory if directory.startswith("/") else self.cwd
+            if base is None:
+                continue
+            candidate = self.normalize(posixpath.join(base, name))
+            if candidate not in hits and self.is_command(candidate):
+                hits.append(candidate)
+        return hits

@@ -1,0 +1,1 @@
+"""Authored facts about the ecosystem, kept as data apart from the code that uses them."""

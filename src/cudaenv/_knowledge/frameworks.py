@@ -1,0 +1,91 @@
+"""CUDA frameworks as Python sees them: import names, distribution names, conda names.
+
+Sources: the projects' own packaging (PyPI names of torch, cupy-cudaXXx, jax/jaxlib,
+tensorflow, nvidia-* wheels; conda-forge and pytorch-channel package names), as summarised in
+the knowledge base's "Package layouts" section.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "FRAMEWORK_IMPORT_NAMES",
+    "PACKAGING_TOOLS",
+    "import_name_for_distribution",
+    "is_cuda_relevant",
+    "pip_names_for_conda_package",
+]
+
+FRAMEWORK_IMPORT_NAMES = (
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "cupy",
+    "jax",
+    "jaxlib",
+    "tensorflow",
+    "nvidia",
+    "numba",
+    "triton",
+    "tensorrt",
+    "cuda",
+)
+"""Top-level import names whose shadowing breaks GPU work."""
+
+# distribution-name pattern → import name.  Anchored full matches on canonical names.
+_DIST_TO_IMPORT = (
+    (re.compile(r"torch"), "torch"),
+    (re.compile(r"torchvision"), "torchvision"),
+    (re.compile(r"torchaudio"), "torchaudio"),
+    (re.compile(r"cupy(-cuda\d+x?|-rocm-.*)?"), "cupy"),
+    (re.compile(r"jax"), "jax"),
+    (re.compile(r"jaxlib"), "jaxlib"),
+    (re.compile(r"(tensorflow|tf-nightly)(-cpu|-gpu|-intel|-macos)?"), "tensorflow"),
+    (re.compile(r"nvidia-.+"), "nvidia"),
+    (re.compile(r"numba(-cuda)?"), "numba"),
+    (re.compile(r"triton"), "triton"),
+    (re.compile(r"tensorrt(-cu\d+)?"), "tensorrt"),
+    (re.compile(r"cuda-python|cuda-bindings|cuda-core|cuda-pathfinder"), "cuda"),
+)
+
+PACKAGING_TOOLS = frozenset({"pip", "setuptools", "wheel"})
+"""Distributions users routinely upgrade with pip inside conda envs; duplicates are benign."""
+
+# conda package name → the pip distribution names that hold the same import package.
+_CONDA_TO_PIP = {
+    "pytorch": ("torch",),
+    "pytorch-cpu": ("torch",),
+    "pytorch-gpu": ("torch",),
+    "libtorch": (),
+    "tensorflow-base": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu"),
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu"),
+    "tensorflow-gpu": ("tensorflow", "tensorflow-gpu"),
+    "cupy": ("cupy",),
+    "cupy-core": ("cupy",),
+    "py-opencv": ("opencv-python", "opencv-python-headless", "opencv-contrib-python"),
+}
+_CONDA_META_ONLY = frozenset({"pytorch-cpu", "pytorch-gpu", "tensorflow", "tensorflow-gpu"})
+
+
+def import_name_for_distribution(canonical_name: str) -> str | None:
+    """The framework import name a distribution provides, when it is a CUDA framework."""
+    for pattern, import_name in _DIST_TO_IMPORT:
+        if pattern.fullmatch(canonical_name):
+            return import_name
+    return None
+
+
+def is_cuda_relevant(canonical_name: str) -> bool:
+    return import_name_for_distribution(canonical_name) is not None
+
+
+def pip_names_for_conda_package(conda_name: str) -> tuple[str, ...]:
+    """pip distribution names that would duplicate a conda package (empty for metapackages).
+
+    Conda's ``cupy`` and pip's ``cupy-cuda12x`` install the same import package ``cupy``; the
+    pip side of such families is matched separately by import name.
+    """
+    if conda_name in _CONDA_META_ONLY:
+        return ()
+    return _CONDA_TO_PIP.get(conda_name, (conda_name,))

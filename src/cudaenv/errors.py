@@ -1,0 +1,28 @@
+"""The exception contract: every error cudaenv raises on purpose derives from CudaenvError.
+
+Only the CLI turns these into messages and exit codes (see ``_cli.py``); library code raises.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CudaenvError", "SnapshotFormatError", "UsageError", "WorldError"]
+
+
+class CudaenvError(Exception):
+    """Base of every error cudaenv raises deliberately."""
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else type(self).__name__
+
+
+class UsageError(CudaenvError):
+    """The command line asks for something impossible (exit status 2)."""
+
+
+class WorldError(CudaenvError):
+    """The machine or world to diagnose is unusable: a missing root, a malformed env file."""
+
+
+class SnapshotFormatError(CudaenvError, ValueError):
+    """A snapshot document does not match the snapshot schema cudaenv understands."""

@@ -1,0 +1,330 @@
+"""The snapshot: every fact the probes collected, as plain frozen records.
+
+Probes write these records and never judge; checks read them and never touch the machine.
+A snapshot is JSON-serialisable (:meth:`Snapshot.to_dict`) and loads back
+(:meth:`Snapshot.from_dict`), so a check runs unchanged on a snapshot taken elsewhere.
+
+All paths are as seen inside the diagnosed world (with ``--root /``, real paths).
+The field types are written with ``Optional``/``Tuple`` so that Python 3.9 can evaluate them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ._serial import from_json, to_json
+from .errors import SnapshotFormatError
+
+__all__ = [
+    "SNAPSHOT_SCHEMA",
+    "ActiveEnv",
+    "Command",
+    "CondaEnvEntry",
+    "CondaPackage",
+    "CondaSetup",
+    "Distribution",
+    "Environment",
+    "Interpreter",
+    "Kernelspec",
+    "ModuleEntry",
+    "PipConfig",
+    "PipConfigFile",
+    "PipSetting",
+    "Problem",
+    "PythonHome",
+    "ShellAlias",
+    "SiteDir",
+    "Snapshot",
+    "Target",
+    "UserSite",
+    "VenvConfig",
+    "Workdir",
+]
+
+SNAPSHOT_SCHEMA = "cudaenv.snapshot/1"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python interpreter named by a path, and the environment it would run in."""
+
+    path: str
+    """The path as invoked (a PATH hit, a ``#!`` line, a kernelspec's ``argv[0]``)."""
+    exists: bool
+    resolved: Optional[str] = None
+    """The binary after every symlink."""
+    prefix: Optional[str] = None
+    """The ``sys.prefix`` it would get: the venv for a venv's python, else the installation."""
+    version: Optional[str] = None
+    """``X.Y``, read from file names, ``pyvenv.cfg`` or conda-meta — never by running it."""
+    env_kind: str = "unknown"
+    """conda-base, conda-env, pixi, venv, pyenv, system, unknown."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """What the shell runs for a command name (``python``, ``pip`` ...)."""
+
+    name: str
+    via: str = "missing"
+    """path (the first PATH hit), alias, pyenv (a shim resolved by pyenv's rules), missing."""
+    path: Optional[str] = None
+    resolved: Optional[str] = None
+    also_on_path: tuple[str, ...] = ()
+    """Later PATH hits that the first one hides."""
+    shebang: Optional[str] = None
+    interpreter: Optional[Interpreter] = None
+    """The interpreter that runs it: itself for a python, the ``#!`` target for a script."""
+    detail: Optional[str] = None
+    """How it was found: the alias line, the pyenv version and where it was set."""
+
+
+@dataclass(frozen=True)
+class CondaPackage:
+    """A conda-meta record, from its file name ``<name>-<version>-<build>.json``."""
+
+    name: str
+    version: str
+    build: str
+
+
+@dataclass(frozen=True)
+class VenvConfig:
+    """A venv's ``pyvenv.cfg``."""
+
+    home: Optional[str] = None
+    include_system_site_packages: bool = False
+    version: Optional[str] = None
+    base_prefix: Optional[str] = None
+    """The installation ``home`` belongs to."""
+    base_kind: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment (conda env, venv, installation) identified by its prefix."""
+
+    prefix: str
+    kind: str
+    exists: bool = True
+    name: Optional[str] = None
+    python: Optional[str] = None
+    """The environment's own interpreter, when it has one."""
+    python_version: Optional[str] = None
+    has_conda_meta: bool = False
+    conda_packages: tuple[CondaPackage, ...] = ()
+    venv: Optional[VenvConfig] = None
+    site_packages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """An installed Python distribution (``*.dist-info`` or ``*.egg-info``)."""
+
+    name: str
+    version: str
+    path: str
+    installer: Optional[str] = None
+    requires_dist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteDir:
+    """A directory on the target interpreter's ``sys.path`` that can hold distributions."""
+
+    path: str
+    role: str
+    """pythonpath, user, site or pth (added by a ``.pth`` file)."""
+    exists: bool
+    owner: Optional[str] = None
+    """The prefix of the environment the directory lies in, when it lies in one."""
+    owner_kind: Optional[str] = None
+    python_version: Optional[str] = None
+    """The ``X.Y`` of a ``lib/pythonX.Y`` component of the path."""
+    source: Optional[str] = None
+    """Where the entry came from: PYTHONPATH, a ``.pth`` file."""
+    distributions: tuple[Distribution, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserSite:
+    """The user site-packages of the target interpreter."""
+
+    path: Optional[str] = None
+    enabled: bool = False
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActiveEnv:
+    """What the shell's variables say is activated."""
+
+    conda_prefix: Optional[str] = None
+    conda_default_env: Optional[str] = None
+    conda_shlvl: Optional[str] = None
+    conda_stack: tuple[str, ...] = ()
+    """``CONDA_PREFIX_1`` ... : the envs below the active one."""
+    virtual_env: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """The environment being diagnosed and how it was chosen."""
+
+    chosen_by: str
+    """--python, --prefix, VIRTUAL_ENV, CONDA_PREFIX, PATH or none."""
+    prefix: Optional[str] = None
+    interpreter: Optional[Interpreter] = None
+    requested: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class CondaEnvEntry:
+    prefix: str
+    name: Optional[str]
+    source: str
+
+
+@dataclass(frozen=True)
+class CondaSetup:
+    """conda installations and the environments they know of."""
+
+    roots: tuple[str, ...] = ()
+    envs_dirs: tuple[str, ...] = ()
+    envs: tuple[CondaEnvEntry, ...] = ()
+    condarc_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipConfigFile:
+    path: str
+    scope: str
+    """global, user, site or env (PIP_CONFIG_FILE) — pip's own names."""
+    exists: bool
+
+
+@dataclass(frozen=True)
+class PipSetting:
+    """One install-location setting (target, prefix, root, user) from a file or a variable."""
+
+    key: str
+    value: str
+    source: str
+    """``PIP_TARGET``-style variable name, or the config file's path."""
+    scope: str
+    section: Optional[str] = None
+    line: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class PipConfig:
+    files: tuple[PipConfigFile, ...] = ()
+    settings: tuple[PipSetting, ...] = ()
+    """Lowest precedence first, as pip applies them."""
+    config_disabled: bool = False
+
+
+@dataclass(frozen=True)
+class Kernelspec:
+    name: str
+    path: str
+    display_name: Optional[str] = None
+    argv: tuple[str, ...] = ()
+    interpreter: Optional[Interpreter] = None
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ModuleEntry:
+    name: str
+    path: str
+    kind: str
+    """package (with ``__init__``), namespace (a bare directory), module or extension."""
+
+
+@dataclass(frozen=True)
+class Workdir:
+    path: str
+    entries: tuple[ModuleEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShellAlias:
+    name: str
+    value: str
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PythonHome:
+    """PYTHONHOME and what it points at."""
+
+    value: str
+    prefix: str
+    """The part before ``:`` (``prefix:exec_prefix``), normalised."""
+    exists: bool
+    stdlib_versions: tuple[str, ...] = ()
+    """``X.Y`` of every ``lib/pythonX.Y`` with an ``os.py`` under the prefix."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file that exists but could not be read or parsed."""
+
+    path: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything collected about one machine and one target environment."""
+
+    target: Target
+    schema: str = SNAPSHOT_SCHEMA
+    tool_version: str = ""
+    root: str = "/"
+    hostname: Optional[str] = None
+    environ: dict[str, str] = field(default_factory=dict)
+    home: Optional[str] = None
+    cwd: Optional[str] = None
+    active: ActiveEnv = field(default_factory=ActiveEnv)
+    commands: dict[str, Command] = field(default_factory=dict)
+    environments: dict[str, Environment] = field(default_factory=dict)
+    site_dirs: tuple[SiteDir, ...] = ()
+    user_site: UserSite = field(default_factory=UserSite)
+    conda: CondaSetup = field(default_factory=CondaSetup)
+    pip: PipConfig = field(default_factory=PipConfig)
+    kernels: tuple[Kernelspec, ...] = ()
+    workdir: Optional[Workdir] = None
+    aliases: tuple[ShellAlias, ...] = ()
+    pythonhome: Optional[PythonHome] = None
+    problems: tuple[Problem, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = to_json(self)
+        return result
+
+    @classmethod
+    def from_dict(cls, data: object) -> Snapshot:
+        if not isinstance(data, dict):
+            raise SnapshotFormatError("a snapshot is a JSON object")
+        schema = data.get("schema")
+        family = SNAPSHOT_SCHEMA.split("/", maxsplit=1)[0]
+        if not isinstance(schema, str) or schema.split("/", maxsplit=1)[0] != family:
+            raise SnapshotFormatError(f"not a cudaenv snapshot (schema {schema!r})")
+        if schema != SNAPSHOT_SCHEMA:
+            raise SnapshotFormatError(f"unsupported snapshot schema {schema!r}")
+        return from_json(cls, data)
+
+    # -- lookups the checks share -------------------------------------------------------------
+
+    @property
+    def target_env(self) -> Optional[Environment]:
+        prefix = self.target.prefix
+        return self.environments.get(prefix) if prefix else None
+
+    def command(self, name: str) -> Optional[Command]:
+        cmd = self.commands.get(name)
+        return cmd if cmd is not None and cmd.via != "missing" else None

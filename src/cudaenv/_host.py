@@ -167,8 +167,15 @@ class Host:
         self._seen_problem_paths.add(path)
         self.problems.append(HostProblem(path, exc.strerror or type(exc).__name__))
 
-    def stat(self, path: str) -> Optional[os.stat_result]:
+    def _resolve_or_report(self, path: str) -> Optional[str]:
         resolved = self.resolve(path)
+        if resolved is None and path not in self._seen_problem_paths:
+            self._seen_problem_paths.add(path)
+            self.problems.append(HostProblem(path, f"symlink loop (over {MAX_LINK_HOPS} links)"))
+        return resolved
+
+    def stat(self, path: str) -> Optional[os.stat_result]:
+        resolved = self._resolve_or_report(path)
         if resolved is None:
             return None
         try:
@@ -202,7 +209,7 @@ class Host:
         return not self.is_live_root or bool(st.st_mode & 0o111)
 
     def listdir(self, path: str) -> list[str]:
-        resolved = self.resolve(path)
+        resolved = self._resolve_or_report(path)
         if resolved is None:
             return []
         try:
@@ -216,7 +223,7 @@ class Host:
 
         Only regular files are opened, so a FIFO or device node never blocks a probe.
         """
-        resolved = self.resolve(path)
+        resolved = self._resolve_or_report(path)
         if resolved is None:
             return None
         real = self.real(resolved)
@@ -236,7 +243,7 @@ class Host:
 
     def read_head(self, path: str, stop: bytes = b"\n\n", limit: int = 1 << 18) -> Optional[str]:
         """The start of a file up to ``stop`` (e.g. the header block of a METADATA file)."""
-        resolved = self.resolve(path)
+        resolved = self._resolve_or_report(path)
         if resolved is None:
             return None
         real = self.real(resolved)

@@ -124,32 +124,44 @@ def pythonpath_other_env(s: Snapshot) -> Iterator[Finding]:
 
 def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
     user = s.user_site
-    if not user.enabled or user.path is None:
+    if not user.enabled or user.path is None or s.target.prefix is None:
         return
-    user_dists = [d for site in s.site_dirs if site.role == "user" for d in site.distributions]
-    if not user_dists or s.target.prefix is None:
+    positions = [i for i, site in enumerate(s.site_dirs) if site.role == "user"]
+    if not positions:
         return
-    own = by_name(d for p in _own_prefixes(s) for d in env_distributions(s, p))
-    shadowing = []
-    cuda_only = []
+    user_dists = s.site_dirs[positions[0]].distributions
+    # The user site hides only what comes after it on sys.path: for a venv with system
+    # site-packages that is the base's site-packages, never the venv's own.
+    after = by_name(
+        d for site in s.site_dirs[positions[0] + 1 :] if site.role == "site"
+        for d in site.distributions
+    )  # fmt: skip
+    everywhere = by_name(
+        d for site in s.site_dirs if site.role == "site" for d in site.distributions
+    )
+    env = s.target_env
+    # For a bare installation (system, pyenv) the user site is where `pip install --user`
+    # belongs; only an environment meant to be self-contained is polluted by it.
+    isolated_env = env is not None and env.kind in ("conda-base", "conda-env", "pixi", "venv")
+    shadowing: list[str] = []
+    cuda_only: list[str] = []
+    severe = False
     for dist in user_dists:
         name = canonicalize_name(dist.name)
-        if name in own:
-            shadowing.append(
-                f"{dist.name} {dist.version} (hides the environment's {own[name][0].version})"
-            )
-        elif is_cuda_relevant(name):
+        if name in after:
+            hidden = after[name][0].version
+            shadowing.append(f"{dist.name} {dist.version} (hides the environment's {hidden})")
+            severe = severe or is_cuda_relevant(name)
+        elif name not in everywhere and is_cuda_relevant(name) and isolated_env:
             cuda_only.append(f"{dist.name} {dist.version}")
     if not shadowing and not cuda_only:
         return
-    involved = [canonicalize_name(d.name) for d in user_dists]
-    severe = any(is_cuda_relevant(n) for n in involved if n in own) or bool(cuda_only)
-    env = s.target_env
     if env is not None and env.kind in ("conda-base", "conda-env", "pixi"):
         selector = f"-n {env.name}" if env.name else f"-p {quote(env.prefix)}"
         persist = f"conda env config vars set PYTHONNOUSERSITE=1 {selector}"
     else:
         persist = "export PYTHONNOUSERSITE=1    # in the shell, or the venv's activate script"
+    names = " ".join(item.split(" ", 1)[0] for item in shadowing + cuda_only)
     yield finding(
         "user-site-shadowing",
         f"Your user site-packages ({user.path}) overrides the environment",
@@ -162,8 +174,8 @@ def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
         [
             persist,
             (
-                "python -m pip uninstall <name>    # without PYTHONNOUSERSITE, removes the user "
-                "copy, which comes first"
+                f"python -m pip uninstall {names}    # run without PYTHONNOUSERSITE: removes the "
+                "user copy, which comes first"
             ),
         ],
         severity="error" if severe else None,

@@ -1,8 +1,9 @@
 """The directories the target interpreter imports from, and the distributions in each.
 
-Order follows CPython's ``site`` module: PYTHONPATH entries, then the user site (when
-enabled), then the environment's site-packages (a venv with system site-packages adds its
-base's after its own), each followed by the existing directories its ``.pth`` files name.
+Order follows CPython's ``site`` module: PYTHONPATH entries; for a venv its own site-packages,
+then the user site (when enabled, i.e. with system site-packages), then the base's
+site-packages; otherwise the user site, then the installation's site-packages.  Each
+directory is followed by the existing directories its ``.pth`` files name.
 """
 
 from __future__ import annotations
@@ -148,17 +149,24 @@ def site_dirs(
                 continue
             entry = posixpath.join(cwd, entry)
         builder.add(host.normalize(entry), "pythonpath", "PYTHONPATH", process_pth=False)
-    if user.enabled and user.path:
-        builder.add(user.path, "user", None, process_pth=True)
-    if env is not None:
+    if env is None and target.interpreter is not None and target.interpreter.prefix:
+        env = reader.environment(target.interpreter.prefix)
+    if env is not None and env.kind == "venv":
+        # site.venv() adds the venv's own site-packages first, "so that the venv takes
+        # precedence over user-site"; the base's come after the user site.
         for path in env.site_packages:
             builder.add(path, "site", None, process_pth=True)
-        if env.venv and env.venv.include_system_site_packages and env.venv.base_prefix:
-            base = reader.environment(env.venv.base_prefix)
-            for path in base.site_packages:
-                builder.add(path, "site", None, process_pth=True)
-    elif target.interpreter is not None and target.interpreter.prefix:
-        base = reader.environment(target.interpreter.prefix)
-        for path in base.site_packages:
+    if user.enabled and user.path:
+        builder.add(user.path, "user", None, process_pth=True)
+    if env is not None and env.kind != "venv":
+        for path in env.site_packages:
+            builder.add(path, "site", None, process_pth=True)
+    elif (
+        env is not None
+        and env.venv
+        and env.venv.include_system_site_packages
+        and (env.venv.base_prefix)
+    ):
+        for path in reader.environment(env.venv.base_prefix).site_packages:
             builder.add(path, "site", None, process_pth=True)
     return tuple(builder.dirs)

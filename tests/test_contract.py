@@ -1,0 +1,67 @@
+"""The JSON report against the schema shipped in the package; snapshots round-trip."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import pytest
+
+from cudaenv import collect
+from cudaenv.errors import SnapshotFormatError
+from cudaenv.snapshot import Snapshot
+from worlds import World
+
+
+def schema() -> dict[str, Any]:
+    text = resources.files("cudaenv").joinpath("schemas/report.schema.json").read_text()
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+def busy_world(world: World) -> World:
+    """One world that raises many findings, to exercise every part of the report."""
+    base = "/home/u/miniconda3"
+    world.system_python("3.11")
+    world.conda_base(base)
+    world.conda_env(f"{base}/envs/ml", python=None)
+    world.conda_env(f"{base}/envs/old", python="3.9.18")
+    world.dist(f"{base}/envs/old/lib/python3.9/site-packages", "numpy", "1.24.4")
+    world.activate_conda(f"{base}/envs/ml")
+    world.env["PATH"] += f":{base}/bin"
+    world.env["PYTHONPATH"] = f"{base}/envs/old/lib/python3.9/site-packages"
+    world.env["PIP_TARGET"] = "/tmp/x"
+    world.env["PYTHONHOME"] = "/opt/py"
+    world.file("/home/u/.local/share/jupyter/kernels/x/kernel.json", "[]")
+    return world
+
+
+def test_reports_validate_against_the_shipped_schema(world: World) -> None:
+    report = busy_world(world).doctor()
+    assert len(report["findings"]) >= 4
+    jsonschema.validate(report, schema())
+
+
+def test_schema_rejects_a_finding_without_a_fix_list(world: World) -> None:
+    report = busy_world(world).doctor()
+    del report["findings"][0]["fix"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(report, schema())
+
+
+def test_snapshot_round_trips_through_json(world: World) -> None:
+    busy_world(world)
+    snap = collect(str(world.root), world.env)
+    again = Snapshot.from_dict(json.loads(json.dumps(snap.to_dict())))
+    assert again == snap
+
+
+def test_snapshot_of_another_schema_is_refused() -> None:
+    with pytest.raises(SnapshotFormatError, match="not a cudaenv snapshot"):
+        Snapshot.from_dict({"schema": "something/1"})
+    with pytest.raises(SnapshotFormatError, match="unsupported"):
+        Snapshot.from_dict({"schema": "cudaenv.snapshot/9", "target": {"chosen_by": "none"}})
+    with pytest.raises(SnapshotFormatError, match=r"\$\.target"):
+        Snapshot.from_dict({"schema": "cudaenv.snapshot/1", "target": []})

@@ -1,0 +1,57 @@
+"""The documentation and the code name the same things."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from cudaenv._checks.codes import CODES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The first table of the spec's findings.md: the codes this project's first issue must raise.
+SPEC_INTERPRETER_CODES = (
+    "pip-other-interpreter",
+    "env-without-python",
+    "python-outside-active-env",
+    "conda-env-not-activated",
+    "venv-over-conda",
+    "pythonpath-other-env",
+    "pythonpath-version-mismatch",
+    "user-site-shadowing",
+    "cwd-shadows-package",
+    "pip-install-redirected",
+    "pythonhome-set",
+    "conda-pip-duplicate",
+    "kernel-other-interpreter",
+)
+
+
+def test_every_spec_code_is_implemented() -> None:
+    assert set(SPEC_INTERPRETER_CODES) <= set(CODES)
+
+
+def test_every_code_is_documented() -> None:
+    text = (ROOT / "docs" / "findings.md").read_text()
+    documented = set(re.findall(r"^### `([a-z0-9-]+)`", text, flags=re.MULTILINE))
+    assert documented == set(CODES)
+
+
+def readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```(?:sh|bash|console)\n(.*?)```", text, flags=re.DOTALL)
+    return [line.strip() for block in blocks[:2] for line in block.splitlines() if line.strip()]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    readme_test = readme_commands()[-1]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert readme_test in ci.splitlines()
+    assert "pytest" in shlex.split(readme_test)
+
+
+def test_changelog_mentions_the_current_version() -> None:
+    from cudaenv import __version__
+
+    assert f"## {__version__}" in (ROOT / "CHANGELOG.md").read_text()

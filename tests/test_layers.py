@@ -1,0 +1,100 @@
+"""Facts flow one way: probes → snapshot → checks → findings → renderers.
+
+Checked on the import graph: a check that imported the host could not run on a snapshot
+taken elsewhere; a renderer that imported a probe could read the machine.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "cudaenv"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names (``cudaenv.x.y`` or stdlib) imported by one source file."""
+    # `cudaenv/_checks/__init__.py` is `cudaenv._checks.__init__`: one level up is the package.
+    package = ".".join(path.relative_to(SRC.parent).with_suffix("").parts)
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: -node.level]
+                module = ".".join([*base, node.module] if node.module else base)
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def internal(path: Path) -> set[str]:
+    return {m for m in imported_modules(path) if m.startswith("cudaenv")}
+
+
+RULES = {
+    # layer: (modules it may import from cudaenv, as prefixes)
+    "_formats": ("cudaenv._formats",),
+    "_knowledge": ("cudaenv._knowledge",),
+    "_checks": (
+        "cudaenv._checks",
+        "cudaenv.snapshot",
+        "cudaenv.findings",
+        "cudaenv._knowledge",
+        "cudaenv._formats",
+        "cudaenv._describe",
+    ),
+    "_render": ("cudaenv._render", "cudaenv.findings", "cudaenv.snapshot", "cudaenv._describe"),
+    "_probes": (
+        "cudaenv._probes",
+        "cudaenv._host",
+        "cudaenv._formats",
+        "cudaenv._knowledge",
+        "cudaenv.snapshot",
+        "cudaenv.errors",
+        "cudaenv.__version__",
+        "cudaenv",
+    ),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(RULES))
+def test_layer_imports_only_what_it_may(layer: str) -> None:
+    allowed = RULES[layer]
+    offending = {}
+    for path in sorted((SRC / layer).glob("*.py")):
+        bad = sorted(
+            m for m in internal(path) if not any(m == a or m.startswith(a + ".") for a in allowed)
+        )
+        if bad:
+            offending[path.name] = bad
+    assert not offending
+
+
+def test_checks_and_renderers_never_touch_the_machine() -> None:
+    forbidden = {"os", "subprocess", "socket", "ctypes", "shutil", "glob", "pathlib"}
+    for layer in ("_checks", "_render", "_formats"):
+        for path in (SRC / layer).glob("*.py"):
+            used = {m.split(".")[0] for m in imported_modules(path)} & forbidden
+            assert not used, f"{path.relative_to(SRC)} imports {used}"
+
+
+def test_nothing_starts_processes_yet() -> None:
+    for path in SRC.rglob("*.py"):
+        assert "subprocess" not in {m.split(".")[0] for m in imported_modules(path)}, path
+
+
+def test_importing_cudaenv_is_free() -> None:
+    """`import cudaenv` loads nothing else of the package (the API is imported lazily)."""
+    assert internal(SRC / "__init__.py") <= {
+        "cudaenv",
+        "cudaenv.api",
+        "cudaenv.api.check",
+        "cudaenv.api.collect",
+        "cudaenv.api.diagnose",
+    }

@@ -69,3 +69,28 @@ def test_live_root_uses_real_paths() -> None:
     host = Host("/", {})
     assert host.real("/etc") == "/etc"
     assert host.is_live_root
+
+
+def test_content_reads_never_take_a_one_line_file_for_a_link(tmp_path: Path) -> None:
+    host = make(tmp_path)
+    (tmp_path / "root/etc/environments.txt").write_text("/opt/env\n")
+    assert host.read_text("/etc/environments.txt") == "/opt/env\n"
+    assert host.resolve("/etc/environments.txt") == "/opt/env"  # as a path it is a link
+
+
+def test_flattened_links_naming_each_other_terminate(tmp_path: Path) -> None:
+    host = make(tmp_path)
+    (tmp_path / "root/etc/a").write_text("b")
+    (tmp_path / "root/etc/b").write_text("a")
+    assert host.resolve("/etc/a") is None  # a loop, reported as one
+    assert host.read_text("/etc/a") == "b"
+
+
+def test_flattened_link_target_is_checked_inside_the_root(tmp_path: Path) -> None:
+    host = make(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "thing").mkdir(parents=True)
+    os.symlink(str(outside), tmp_path / "root/real-link-out")  # points outside, absolute
+    (tmp_path / "root/etc/flat").write_text("/real-link-out/thing")
+    # Inside the world /real-link-out names <root>/<outside path>, which does not exist.
+    assert host.resolve("/etc/flat") == "/etc/flat"

@@ -80,6 +80,10 @@ def test_python_outside_when_base_bin_comes_first_on_path(world: World) -> None:
     )
     fix = finding(report, "python-outside-active-env")["fix"]
     assert f'export PATH={ML}/bin:"$PATH"' in fix
+    # base's own pip is not stray: never advise deleting an environment's pip
+    assert not any(
+        step.startswith("rm ") for step in finding(report, "pip-other-interpreter")["fix"]
+    )
 
 
 def test_python_outside_through_a_shell_alias(world: World) -> None:
@@ -140,10 +144,9 @@ def test_pip_from_user_bin_in_a_venv_without_pip(world: World) -> None:
         primary="pip-other-interpreter",
         must_not=["python-outside-active-env"],
     )
-    assert (
-        "/home/u/proj/.venv/bin/python -m ensurepip --upgrade"
-        in finding(report, "pip-other-interpreter")["fix"]
-    )
+    fix = finding(report, "pip-other-interpreter")["fix"]
+    assert "/home/u/proj/.venv/bin/python -m ensurepip --upgrade" in fix
+    assert any(step.startswith("rm /home/u/.local/bin/pip") for step in fix)
 
 
 def test_pip_whose_shebang_is_the_envs_python_via_a_symlink(world: World) -> None:

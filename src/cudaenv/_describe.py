@@ -7,7 +7,18 @@ from typing import Optional
 
 from .snapshot import Environment, Interpreter, Snapshot
 
-__all__ = ["env_label", "interp_label"]
+__all__ = ["env_label", "env_name", "interp_label"]
+
+
+def env_name(env: Optional[Environment], prefix: Optional[str] = None) -> str:
+    """A short name for titles: ``conda env "ml"``, ``venv /srv/app/.venv``, ``conda base``."""
+    if env is None:
+        return prefix or "an unknown location"
+    if env.kind == "conda-base":
+        return "conda base"
+    if env.kind in ("conda-env", "pixi") and env.name:
+        return f'{"conda" if env.kind == "conda-env" else "pixi"} env "{env.name}"'
+    return env_label(env, prefix)
 
 
 def env_label(env: Optional[Environment], prefix: Optional[str] = None) -> str:

@@ -9,7 +9,9 @@ Inside a root that is not ``/``:
 
 * symlinks are followed inside the root: absolute targets are re-rooted, ``..`` stops at root;
 * a small regular file whose whole content is a path to an existing entry is read as the
-  symlink it stands for (what ``git`` and some archivers leave when links cannot be stored);
+  symlink it stands for (what ``git`` and some archivers leave when links cannot be stored) —
+  in the middle of a path, and at its end when identifying a file, but never when reading a
+  file's content (a one-line ``.pth`` or ``environments.txt`` is text, not a link);
 * the executable bit is not required of commands (world files are often read-only copies).
 
 Errors other than "not there" are recorded in :attr:`Host.problems` so that an unreadable file
@@ -52,8 +54,9 @@ class Host:
         self.is_live_root = self.root == "/"
         self._live_cwd = live_cwd
         self.problems: list[HostProblem] = []
-        self._resolved: dict[str, Optional[str]] = {}
+        self._resolved: dict[tuple[str, bool], Optional[str]] = {}
         self._seen_problem_paths: set[str] = set()
+        self._checking_link_files: set[str] = set()
 
     # -- paths --------------------------------------------------------------------------------
 
@@ -77,21 +80,23 @@ class Host:
             parts.append(part)
         return "/" + "/".join(parts)
 
-    def resolve(self, path: str) -> Optional[str]:
+    def resolve(self, path: str, *, final_link_file: bool = True) -> Optional[str]:
         """The world path with every symlink resolved, like ``realpath``.
 
         Missing trailing components are kept lexically (``realpath`` with ``strict=False``).
+        ``final_link_file=False`` reads a flattened link only in directory components.
         Returns ``None`` only for a symlink loop.
         """
         path = self.normalize(path)
-        cached = self._resolved.get(path, "")
+        key = (path, final_link_file)
+        cached = self._resolved.get(key, "")
         if cached != "":
             return cached
-        result = self._resolve(path)
-        self._resolved[path] = result
+        result = self._resolve(path, final_link_file)
+        self._resolved[key] = result
         return result
 
-    def _resolve(self, path: str) -> Optional[str]:
+    def _resolve(self, path: str, final_link_file: bool) -> Optional[str]:
         if self.is_live_root:
             # The C library's realpath would be faster still, but os.path.realpath is exact here.
             return os.path.realpath(path)
@@ -107,7 +112,7 @@ class Host:
                 current = posixpath.dirname(current)
                 continue
             candidate = posixpath.join(current, name)
-            target = self._link_target(candidate)
+            target = self._link_target(candidate, link_files=final_link_file or bool(pending))
             if target is None:
                 current = candidate
                 continue
@@ -119,7 +124,7 @@ class Host:
             pending.extend(reversed([p for p in target.split("/") if p]))
         return current
 
-    def _link_target(self, path: str) -> Optional[str]:
+    def _link_target(self, path: str, link_files: bool = True) -> Optional[str]:
         """The target of ``path`` when it is a symlink (or a flattened one), else ``None``."""
         real = self.real(path)
         try:
@@ -133,7 +138,8 @@ class Host:
                 self._problem(path, exc)
                 return None
         if (
-            not self.is_live_root
+            link_files
+            and not self.is_live_root
             and stat.S_ISREG(st.st_mode)
             and 0 < st.st_size <= _LINK_FILE_MAX_BYTES
         ):
@@ -155,7 +161,14 @@ class Host:
             return None
         base = posixpath.dirname(path)
         lexical = self.normalize(target if target.startswith("/") else posixpath.join(base, target))
-        if lexical == path or not os.path.lexists(self.real(lexical)):
+        if lexical == path or lexical in self._checking_link_files:
+            return None  # a flattened link to itself, or two naming each other
+        self._checking_link_files.add(lexical)
+        try:
+            resolved = self.resolve(lexical)
+        finally:
+            self._checking_link_files.discard(lexical)
+        if resolved is None or not os.path.lexists(self.real(resolved)):
             return None
         return target
 
@@ -167,8 +180,8 @@ class Host:
         self._seen_problem_paths.add(path)
         self.problems.append(HostProblem(path, exc.strerror or type(exc).__name__))
 
-    def _resolve_or_report(self, path: str) -> Optional[str]:
-        resolved = self.resolve(path)
+    def _resolve_or_report(self, path: str, final_link_file: bool = True) -> Optional[str]:
+        resolved = self.resolve(path, final_link_file=final_link_file)
         if resolved is None and path not in self._seen_problem_paths:
             self._seen_problem_paths.add(path)
             self.problems.append(HostProblem(path, f"symlink loop (over {MAX_LINK_HOPS} links)"))
@@ -223,7 +236,7 @@ class Host:
 
         Only regular files are opened, so a FIFO or device node never blocks a probe.
         """
-        resolved = self._resolve_or_report(path)
+        resolved = self._resolve_or_report(path, final_link_file=False)
         if resolved is None:
             return None
         real = self.real(resolved)
@@ -243,7 +256,7 @@ class Host:
 
     def read_head(self, path: str, stop: bytes = b"\n\n", limit: int = 1 << 18) -> Optional[str]:
         """The start of a file up to ``stop`` (e.g. the header block of a METADATA file)."""
-        resolved = self._resolve_or_report(path)
+        resolved = self._resolve_or_report(path, final_link_file=False)
         if resolved is None:
             return None
         real = self.real(resolved)

@@ -7,7 +7,7 @@ import shlex
 from collections.abc import Iterable
 from typing import Optional
 
-from .._describe import env_label, interp_label
+from .._describe import env_label, env_name, interp_label
 from .._formats.metadata import canonicalize_name
 from ..findings import Finding
 from ..snapshot import Command, Distribution, Environment, Interpreter, Snapshot
@@ -21,6 +21,7 @@ __all__ = [
     "conda_selector",
     "env_distributions",
     "env_label",
+    "env_name",
     "finding",
     "interp_label",
     "path_position",

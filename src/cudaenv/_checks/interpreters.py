@@ -16,6 +16,7 @@ from ._common import (
     conda_selector,
     env_distributions,
     env_label,
+    env_name,
     finding,
     interp_label,
     path_position,
@@ -133,7 +134,7 @@ def python_outside_active_env(s: Snapshot) -> Iterator[Finding]:
     variable = "VIRTUAL_ENV" if s.target.chosen_by == "VIRTUAL_ENV" else "CONDA_PREFIX"
     yield finding(
         "python-outside-active-env",
-        f"`python` is not the active environment's Python ({env_label(env)})",
+        f"`python` is not the Python of the active {env_name(env)}",
         f"{env_label(env)} is active and has its own Python ({env.python}), but `python` runs "
         f"{runs}: {cause}. Packages installed into the active environment are not what "
         "`python` imports.",
@@ -189,13 +190,10 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
             fixes.append(f"conda install {conda_selector(s, ref_env)} pip")
         elif not has_pip and ref_env.python:
             fixes.append(f"{quote(ref_env.python)} -m ensurepip --upgrade")
-        elif cmd.path and posixpath.dirname(cmd.path) != posixpath.join(ref_prefix, "bin"):
-            fixes.append(f"remove or rename {cmd.path}, which comes first on PATH; then `hash -r`")
-    if not pip_interp.exists and cmd.path:
-        fixes.append(
-            f"{cmd.path} names a moved or deleted interpreter; reinstall pip with "
-            "`python -m pip install --force-reinstall pip`"
-        )
+    if cmd.path and _is_stray(s, cmd):
+        # Only a pip that belongs to no environment of its own is safe to remove.
+        fixes.append(f"rm {quote(cmd.path)}    # a stray pip that comes first on PATH")
+        fixes.append("hash -r    # the shell forgets where it found `pip` before")
     yield finding(
         "pip-other-interpreter",
         f"`{cmd.name}` installs for another interpreter than {label.split(' (')[0]}",
@@ -204,6 +202,15 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
         [command_evidence(s, c) for c in (*(c for c, _ in mismatched), py) if c is not None],
         fixes,
     )
+
+
+def _is_stray(s: Snapshot, cmd: Command) -> bool:
+    """A pip script outside any environment (``~/.local/bin``), or one for a lost interpreter."""
+    interp = cmd.interpreter
+    if interp is not None and not interp.exists:
+        return True
+    user_bin = posixpath.join(s.home, ".local", "bin") if s.home else None
+    return cmd.path is not None and posixpath.dirname(cmd.path) == user_bin
 
 
 def conda_env_not_activated(s: Snapshot) -> Iterator[Finding]:
@@ -233,7 +240,7 @@ def conda_env_not_activated(s: Snapshot) -> Iterator[Finding]:
         fixes = [f"conda activate {name}", f"conda run {selector} python ..."]
     yield finding(
         "conda-env-not-activated",
-        f"{env_label(env)} is used without being activated",
+        f"{env_name(env)} is used without being activated",
         f"The interpreter in use, {interp.path}, belongs to {env_label(env)}, but {state}. "
         "Its activation scripts (etc/conda/activate.d: CUDA_HOME, library paths) have not run, "
         "its bin/ may be missing from PATH, and tools that look in $CONDA_PREFIX look "

@@ -3,27 +3,13 @@ venv-over-conda, pythonhome-set, python-not-found: each where it must fire and n
 
 from __future__ import annotations
 
-from worlds import World, assert_diagnosis, finding
-
-BASE = "/home/u/miniconda3"
-ML = f"{BASE}/envs/ml"
-
-
-def conda_world(world: World, *, env_python: str | None = "3.11.9") -> World:
-    world.system_python("3.11")
-    world.conda_base(BASE)
-    world.conda_env(ML, python=env_python)
-    world.file("/home/u/.conda/environments.txt", f"{BASE}\n{ML}\n")
-    world.activate_conda(ML)
-    world.env["PATH"] = f"{ML}/bin:{BASE}/condabin:{BASE}/bin:/usr/bin:/bin"
-    return world
-
+from worlds import BASE, ML, World, assert_diagnosis, finding, ml_world
 
 # -- env-without-python ------------------------------------------------------------------------
 
 
 def test_env_without_python_fires_when_pip_falls_through_to_base(world: World) -> None:
-    conda_world(world, env_python=None)
+    ml_world(world, env_python=None)
     report = world.doctor()
     assert_diagnosis(
         report,
@@ -37,7 +23,7 @@ def test_env_without_python_fires_when_pip_falls_through_to_base(world: World) -
 
 
 def test_env_with_its_own_python_is_healthy(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     assert_diagnosis(world.doctor(), max_severity="info")
 
 
@@ -70,7 +56,7 @@ def test_env_without_python_found_through_flattened_symlinks(world: World) -> No
 
 
 def test_python_outside_when_base_bin_comes_first_on_path(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.env["PATH"] = f"{BASE}/bin:{ML}/bin:/usr/bin:/bin"
     report = world.doctor()
     assert_diagnosis(
@@ -87,7 +73,7 @@ def test_python_outside_when_base_bin_comes_first_on_path(world: World) -> None:
 
 
 def test_python_outside_through_a_shell_alias(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.file("/home/u/.bashrc", f"# >>> conda initialize >>>\nalias python='{BASE}/bin/python'\n")
     report = world.doctor()
     found = finding(report, "python-outside-active-env")
@@ -96,7 +82,7 @@ def test_python_outside_through_a_shell_alias(world: World) -> None:
 
 
 def test_python_outside_through_pyenv_shims(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     pyenv = "/home/u/.pyenv"
     world.python_install(f"{pyenv}/versions/3.10.14", "3.10")
     world.file(f"{pyenv}/shims/python", '#!/usr/bin/env bash\nexec pyenv exec python "$@"\n')
@@ -207,7 +193,7 @@ def test_pip3_for_an_older_python_than_python3(world: World) -> None:
 
 
 def test_conda_env_used_without_activation(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     for name in ("CONDA_PREFIX", "CONDA_DEFAULT_ENV", "CONDA_SHLVL", "CONDA_PREFIX_1"):
         del world.env[name]
     world.env["PATH"] = f"{ML}/bin:/usr/bin:/bin"
@@ -219,7 +205,7 @@ def test_conda_env_used_without_activation(world: World) -> None:
 
 
 def test_explicit_python_of_another_env_while_base_is_active(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.activate_conda(BASE)
     report = world.doctor("--python", f"{ML}/bin/python")
     assert report["target"]["prefix"] == ML
@@ -239,7 +225,7 @@ def test_container_base_on_path_is_only_a_note(world: World) -> None:
 
 
 def test_properly_activated_env_is_not_flagged(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     assert "conda-env-not-activated" not in world.codes()
 
 
@@ -247,7 +233,7 @@ def test_properly_activated_env_is_not_flagged(world: World) -> None:
 
 
 def test_venv_over_conda_without_system_site_packages(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.conda_record(ML, "pytorch", "2.5.1", "cuda124_py311_0")
     world.venv("/home/u/app/.venv", base_bin=f"{ML}/bin", version="3.11")
     world.activate_venv("/home/u/app/.venv")
@@ -258,7 +244,7 @@ def test_venv_over_conda_without_system_site_packages(world: World) -> None:
 
 
 def test_venv_over_conda_with_system_site_packages_is_fine(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.venv("/home/u/app/.venv", base_bin=f"{ML}/bin", version="3.11", system_site=True)
     world.activate_venv("/home/u/app/.venv")
     assert "venv-over-conda" not in world.codes()
@@ -268,7 +254,7 @@ def test_venv_over_conda_with_system_site_packages_is_fine(world: World) -> None
 
 
 def test_pythonhome_from_another_installation(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.file("/opt/python/3.8.2/lib/python3.8/os.py", "#\n")
     world.env["PYTHONHOME"] = "/opt/python/3.8.2"
     report = world.doctor()
@@ -279,13 +265,13 @@ def test_pythonhome_from_another_installation(world: World) -> None:
 
 
 def test_pythonhome_equal_to_the_env_is_a_warning(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.env["PYTHONHOME"] = ML
     assert finding(world.doctor(), "pythonhome-set")["severity"] == "warning"
 
 
 def test_empty_pythonhome_is_unset(world: World) -> None:
-    conda_world(world)
+    ml_world(world)
     world.env["PYTHONHOME"] = ""
     assert "pythonhome-set" not in world.codes()
 

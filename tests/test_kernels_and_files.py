@@ -8,20 +8,9 @@ import os
 import subprocess
 import sys
 
-from worlds import World, assert_diagnosis, finding
+from worlds import BASE, ML, World, assert_diagnosis, finding, ml_world
 
-BASE = "/home/u/miniconda3"
-ML = f"{BASE}/envs/ml"
 KERNELS = "/home/u/.local/share/jupyter/kernels"
-
-
-def ml_world(world: World) -> World:
-    world.system_python("3.11")
-    world.conda_base(BASE)
-    world.conda_env(ML, python="3.11.9")
-    world.activate_conda(ML)
-    world.file("/home/u/.conda/environments.txt", f"{BASE}\n{ML}\n")
-    return world
 
 
 def kernel(world: World, name: str, argv0: str, display: str) -> None:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import os
 
-from worlds import World
-
-BASE = "/home/u/miniconda3"
-ML = f"{BASE}/envs/ml"
+from worlds import BASE, ML, World, ml_world
 
 
 def test_odd_files_everywhere(world: World) -> None:
-    world.system_python("3.11")
-    world.conda_base(BASE)
-    world.conda_env(ML, python="3.11.9")
-    world.activate_conda(ML)
+    ml_world(world)
     site = f"{ML}/lib/python3.11/site-packages"
     world.file(f"{site}/weird-1.0.dist-info", "a file where a directory belongs")
     world.real(f"{site}/bad-2.0.dist-info").mkdir(parents=True)

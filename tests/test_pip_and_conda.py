@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from worlds import World, assert_diagnosis, finding
+from worlds import ML, ML_SITE, World, assert_diagnosis, finding, ml_world
 
-BASE = "/home/u/miniconda3"
-ML = f"{BASE}/envs/ml"
-ML_SITE = f"{ML}/lib/python3.11/site-packages"
 VENV = "/home/u/app/.venv"
-
-
-def ml_world(world: World) -> World:
-    world.system_python("3.11")
-    world.conda_base(BASE)
-    world.conda_env(ML, python="3.11.9")
-    world.activate_conda(ML)
-    return world
 
 
 def venv_world(world: World) -> World:

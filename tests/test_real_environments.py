@@ -93,19 +93,22 @@ def real_sys_path(python: Path, env: dict[str, str]) -> list[str]:
     return out.stdout.splitlines()
 
 
-def test_site_dir_order_matches_the_real_interpreter(wheels: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def user_site_venv(wheels: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A venv with system site-packages, and a fake torch installed by `pip --user`."""
     venv = make_venv(tmp_path / "sys-site", system_site=True)
     userbase = tmp_path / "userbase"
-    pip(
-        venv / "bin/python",
-        "install",
-        "--no-index",
-        "--user",
-        "--no-warn-script-location",
-        str(wheels / "torch-0.0.1-py3-none-any.whl"),
-        env={"PYTHONUSERBASE": str(userbase)},
-    )
+    wheel = str(wheels / "torch-0.0.1-py3-none-any.whl")
+    pip(venv / "bin/python", "install", "--no-index", "--user", "--no-warn-script-location",
+        wheel, env={"PYTHONUSERBASE": str(userbase)})  # fmt: skip
     env = shell_env(tmp_path, venv / "bin", VIRTUAL_ENV=str(venv), PYTHONUSERBASE=str(userbase))
+    return venv, env
+
+
+def test_site_dir_order_matches_the_real_interpreter(
+    user_site_venv: tuple[Path, dict[str, str]],
+) -> None:
+    venv, env = user_site_venv
     snap = collect("/", env)
     ours = [s.path for s in snap.site_dirs if s.role in ("site", "user")]
     theirs = [p for p in real_sys_path(venv / "bin/python", env) if p in ours]
@@ -113,21 +116,11 @@ def test_site_dir_order_matches_the_real_interpreter(wheels: Path, tmp_path: Pat
     assert [s.role for s in snap.site_dirs][:2] == ["site", "user"]
 
 
-def test_user_site_holding_a_cuda_package_the_venv_lacks(wheels: Path, tmp_path: Path) -> None:
-    venv = make_venv(tmp_path / "sys-site", system_site=True)
-    userbase = tmp_path / "userbase"
-    pip(
-        venv / "bin/python",
-        "install",
-        "--no-index",
-        "--user",
-        "--no-warn-script-location",
-        str(wheels / "torch-0.0.1-py3-none-any.whl"),
-        env={"PYTHONUSERBASE": str(userbase)},
-    )
-    env = shell_env(tmp_path, venv / "bin", VIRTUAL_ENV=str(venv), PYTHONUSERBASE=str(userbase))
-    report = report_dict("/", env)
-    assert_diagnosis(report, must=["user-site-shadowing"])
+def test_user_site_holding_a_cuda_package_the_venv_lacks(
+    user_site_venv: tuple[Path, dict[str, str]],
+) -> None:
+    _, env = user_site_venv
+    assert_diagnosis(report_dict("/", env), must=["user-site-shadowing"])
     env["PYTHONNOUSERSITE"] = "1"
     assert_diagnosis(report_dict("/", env), must_not=["user-site-shadowing"])
 

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from worlds import World, assert_diagnosis, finding
-
-BASE = "/home/u/miniconda3"
-ML = f"{BASE}/envs/ml"
-ML_SITE = f"{ML}/lib/python3.11/site-packages"
+from worlds import ML_SITE, World, assert_diagnosis, finding, ml_world
 
 
-def ml_world(world: World) -> World:
-    world.system_python("3.11")
-    world.conda_base(BASE)
-    world.conda_env(ML, python="3.11.9")
-    world.activate_conda(ML)
+def with_frameworks(world: World) -> World:
+    ml_world(world)
     world.dist(ML_SITE, "numpy", "2.1.3")
     world.dist(ML_SITE, "torch", "2.5.1")
     return world
@@ -23,7 +16,7 @@ def ml_world(world: World) -> World:
 
 
 def test_pythonpath_with_another_envs_site_packages(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     other = "/home/u/miniconda3/envs/old"
     world.conda_env(other, python="3.11.4")
     world.dist(f"{other}/lib/python3.11/site-packages", "numpy", "1.26.4")
@@ -39,7 +32,7 @@ def test_pythonpath_with_another_envs_site_packages(world: World) -> None:
 
 
 def test_pythonpath_of_another_env_without_shared_packages_is_a_warning(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.venv("/opt/tools", version="3.11")
     world.dist("/opt/tools/lib/python3.11/site-packages", "rich", "13.9.0")
     world.env["PYTHONPATH"] = "/opt/tools/lib/python3.11/site-packages"
@@ -47,14 +40,14 @@ def test_pythonpath_of_another_env_without_shared_packages_is_a_warning(world: W
 
 
 def test_pythonpath_with_a_source_dir_is_fine(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.file("/home/u/project/src/mypkg/__init__.py")
     world.env["PYTHONPATH"] = "/home/u/project/src"
     assert_diagnosis(world.doctor(), max_severity="info")
 
 
 def test_pythonpath_pointing_at_the_envs_own_site_packages_is_fine(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.env["PYTHONPATH"] = ML_SITE
     codes = world.codes()
     assert "pythonpath-other-env" not in codes
@@ -62,7 +55,7 @@ def test_pythonpath_pointing_at_the_envs_own_site_packages_is_fine(world: World)
 
 
 def test_pythonpath_package_dir_made_with_pip_target(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist("/shared/pylibs", "torch", "1.13.1")
     world.env["PYTHONPATH"] = "/shared/pylibs"
     found = finding(world.doctor(), "pythonpath-other-env")
@@ -71,7 +64,7 @@ def test_pythonpath_package_dir_made_with_pip_target(world: World) -> None:
 
 
 def test_pythonpath_version_mismatch(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.conda_env("/sw/envs/py39", python="3.9.18")
     world.dist("/sw/envs/py39/lib/python3.9/site-packages", "numpy", "1.24.4")
     world.env["PYTHONPATH"] = "/sw/envs/py39/lib/python3.9/site-packages"
@@ -85,7 +78,7 @@ def test_pythonpath_version_mismatch(world: World) -> None:
 
 
 def test_pythonpath_user_site_of_the_same_version_is_not_another_env(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.mkdir("/home/u/.local/lib/python3.11/site-packages")
     world.env["PYTHONPATH"] = "/home/u/.local/lib/python3.11/site-packages"
     codes = world.codes()
@@ -99,7 +92,7 @@ USER_SITE = "/home/u/.local/lib/python3.11/site-packages"
 
 
 def test_user_site_holding_a_distribution_the_env_has(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(USER_SITE, "torch", "2.0.1+cpu")
     report = world.doctor()
     found = finding(report, "user-site-shadowing")
@@ -108,7 +101,7 @@ def test_user_site_holding_a_distribution_the_env_has(world: World) -> None:
 
 
 def test_user_site_holding_a_cuda_wheel_the_env_lacks(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(USER_SITE, "nvidia-cudnn-cu12", "9.1.0.70")
     assert finding(world.doctor(), "user-site-shadowing")["severity"] == "warning"
 
@@ -123,19 +116,19 @@ def test_user_installed_torch_for_the_bare_system_python_is_its_normal_home(worl
 
 
 def test_user_site_with_unrelated_packages_is_fine(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(USER_SITE, "httpie", "3.2.4")
     assert_diagnosis(world.doctor(), max_severity="info")
 
 
 def test_user_site_shadowing_a_plain_package_is_a_warning(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(USER_SITE, "numpy", "1.26.4")
     assert finding(world.doctor(), "user-site-shadowing")["severity"] == "warning"
 
 
 def test_pythonnousersite_disables_the_user_site(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(USER_SITE, "torch", "2.0.1")
     world.env["PYTHONNOUSERSITE"] = "1"
     assert "user-site-shadowing" not in world.codes()
@@ -171,7 +164,7 @@ def test_a_venv_with_system_site_puts_the_user_site_after_its_own(world: World) 
 
 
 def test_pythonuserbase_moves_the_user_site(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist("/scratch/u/pyuser/lib/python3.11/site-packages", "torch", "2.0.1")
     world.env["PYTHONUSERBASE"] = "/scratch/u/pyuser"
     assert "user-site-shadowing" in world.codes()
@@ -181,7 +174,7 @@ def test_pythonuserbase_moves_the_user_site(world: World) -> None:
 
 
 def test_cwd_with_a_torch_package_shadows_the_installed_one(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.file("/home/u/pytorch/torch/__init__.py", "")
     world.env["PWD"] = "/home/u/pytorch"
     report = world.doctor()
@@ -189,28 +182,28 @@ def test_cwd_with_a_torch_package_shadows_the_installed_one(world: World) -> Non
 
 
 def test_cwd_with_a_module_file_shadows(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.file("/home/u/work/torch.py", "print('hi')\n")
     world.env["PWD"] = "/home/u/work"
     assert "cwd-shadows-package" in world.codes()
 
 
 def test_cwd_with_a_bare_directory_does_not_shadow(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.mkdir("/home/u/work/torch")  # a namespace portion loses to the regular package
     world.env["PWD"] = "/home/u/work"
     assert_diagnosis(world.doctor(), max_severity="info")
 
 
 def test_cwd_package_of_a_framework_that_is_not_installed(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.file("/home/u/work/cupy/__init__.py")
     world.env["PWD"] = "/home/u/work"
     assert "cwd-shadows-package" not in world.codes()
 
 
 def test_pythonsafepath_keeps_the_cwd_off_sys_path(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.file("/home/u/pytorch/torch/__init__.py", "")
     world.env["PWD"] = "/home/u/pytorch"
     world.env["PYTHONSAFEPATH"] = "1"
@@ -218,7 +211,7 @@ def test_pythonsafepath_keeps_the_cwd_off_sys_path(world: World) -> None:
 
 
 def test_cwd_nvidia_namespace_package_with_init_shadows_the_wheels(world: World) -> None:
-    ml_world(world)
+    with_frameworks(world)
     world.dist(ML_SITE, "nvidia-cublas-cu12", "12.4.5.8")
     world.file("/home/u/work/nvidia/__init__.py")
     world.env["PWD"] = "/home/u/work"

@@ -28,6 +28,10 @@ if __name__ == "__main__":
 
 SEVERITY_ORDER = ("error", "warning", "info")
 
+BASE = "/home/u/miniconda3"
+ML = f"{BASE}/envs/ml"
+ML_SITE = f"{ML}/lib/python3.11/site-packages"
+
 
 class World:
     def __init__(self, base: Path) -> None:
@@ -280,3 +284,14 @@ def assert_diagnosis(
             if SEVERITY_ORDER.index(f["severity"]) < allowed
         ]
         assert not too_severe, f"above {max_severity}: {too_severe}"
+
+
+def ml_world(world: World, *, env_python: Optional[str] = "3.11.9") -> World:
+    """The common case: Debian's Python 3.11, miniconda (base 3.12) and env "ml", activated."""
+    world.system_python("3.11")
+    world.conda_base(BASE)
+    world.conda_env(ML, python=env_python)
+    world.file("/home/u/.conda/environments.txt", f"{BASE}\n{ML}\n")
+    world.activate_conda(ML)
+    world.env["PATH"] = f"{ML}/bin:{BASE}/condabin:{BASE}/bin:/usr/bin:/bin"
+    return world

@@ -80,3 +80,14 @@ def test_conda_base_named_only_by_conda_exe(world: World) -> None:
     world.conda_record("/opt/mini", "python", "3.12.1")
     world.env.update(CONDA_EXE="/opt/mini/bin/conda", PATH="/opt/mini/bin:/usr/bin")
     assert world.doctor()["target"]["kind"] == "conda-base"
+
+
+def test_pyenv_root_behind_a_symlink(world: World) -> None:
+    world.python_install("/data/pyenv/versions/3.12.7", "3.12")
+    world.link("/home/u/.pyenv", "/data/pyenv")
+    world.file("/data/pyenv/shims/python", "#!/usr/bin/env bash\n")
+    world.file("/data/pyenv/version", "3.12.7\n")
+    world.env["PATH"] = "/home/u/.pyenv/shims:/usr/bin"
+    report = world.doctor()
+    assert report["target"]["kind"] == "pyenv"
+    assert report["target"]["prefix"] == "/data/pyenv/versions/3.12.7"

@@ -96,10 +96,7 @@ class EnvironmentReader:
         if host.is_file(posixpath.join(prefix, "pyvenv.cfg")):
             return "venv"
         if host.is_dir(posixpath.join(prefix, "conda-meta")):
-            if (
-                "/.pixi/envs/" in prefix + "/"
-                or posixpath.basename(posixpath.dirname(posixpath.dirname(prefix))) == ".pixi"
-            ):
+            if "/.pixi/envs/" in prefix:
                 return "pixi"
             if (
                 prefix in self._conda_roots_from_environ()
@@ -110,9 +107,11 @@ class EnvironmentReader:
             ):
                 return "conda-base"
             return "conda-env"
-        pyenv_versions = posixpath.join(self.pyenv_root() or "/nonexistent", "versions")
-        if posixpath.dirname(prefix) == pyenv_versions:
-            return "pyenv"
+        root = self.pyenv_root()
+        if root is not None:
+            versions = posixpath.join(self.host.resolve(root) or root, "versions")
+            if posixpath.dirname(prefix) == versions:
+                return "pyenv"
         if prefix in _SYSTEM_PREFIXES:
             return "system"
         return "unknown"

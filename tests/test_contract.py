@@ -65,3 +65,16 @@ def test_snapshot_of_another_schema_is_refused() -> None:
         Snapshot.from_dict({"schema": "cudaenv.snapshot/9", "target": {"chosen_by": "none"}})
     with pytest.raises(SnapshotFormatError, match=r"\$\.target"):
         Snapshot.from_dict({"schema": "cudaenv.snapshot/1", "target": []})
+
+
+def test_records_are_frozen_and_compare_by_value() -> None:
+    from cudaenv.snapshot import Problem
+
+    a = Problem("/x", "denied")
+    assert a == Problem("/x", "denied")
+    assert a != Problem("/x", "other")
+    assert hash(a) == hash(Problem("/x", "denied"))
+    assert repr(a) == "Problem(path='/x', error='denied')"
+    with pytest.raises(AttributeError, match="frozen"):
+        a.path = "/y"  # type: ignore[misc]
+    assert not hasattr(a, "__dict__")

@@ -39,7 +39,7 @@ def internal(path: Path) -> set[str]:
 
 RULES = {
     # layer: (modules it may import from cudaenv, as prefixes)
-    "_formats": ("cudaenv._formats",),
+    "_formats": ("cudaenv._formats", "cudaenv._records"),
     "_knowledge": ("cudaenv._knowledge",),
     "_checks": (
         "cudaenv._checks",
@@ -48,6 +48,7 @@ RULES = {
         "cudaenv._knowledge",
         "cudaenv._formats",
         "cudaenv._describe",
+        "cudaenv._records",
     ),
     "_render": ("cudaenv._render", "cudaenv.findings", "cudaenv.snapshot", "cudaenv._describe"),
     "_probes": (
@@ -59,6 +60,7 @@ RULES = {
         "cudaenv.errors",
         "cudaenv.__version__",
         "cudaenv",
+        "cudaenv._records",
     ),
 }
 

@@ -99,8 +99,15 @@ def user_site_venv(wheels: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
     venv = make_venv(tmp_path / "sys-site", system_site=True)
     userbase = tmp_path / "userbase"
     wheel = str(wheels / "torch-0.0.1-py3-none-any.whl")
-    pip(venv / "bin/python", "install", "--no-index", "--user", "--no-warn-script-location",
-        wheel, env={"PYTHONUSERBASE": str(userbase)})  # fmt: skip
+    pip(
+        venv / "bin/python",
+        "install",
+        "--no-index",
+        "--user",
+        "--no-warn-script-location",
+        wheel,
+        env={"PYTHONUSERBASE": str(userbase)},
+    )
     env = shell_env(tmp_path, venv / "bin", VIRTUAL_ENV=str(venv), PYTHONUSERBASE=str(userbase))
     return venv, env
 

@@ -43,7 +43,19 @@ def _build_parser() -> _Parser:
     chosen.add_argument("--prefix", metavar="PATH", help="diagnose this conda env or venv")
     _add_output_options(doctor)
 
-    demo = sub.add_parser("demo", help="diagnose a bundled example world, to see what cudaenv does")
+    which = sub.add_parser("which", help="which file the loader opens for a library, and why")
+    which.add_argument("name", help="a SONAME or file name, e.g. libcudart.so.12")
+    which.add_argument("--from", dest="from_file", metavar="FILE",
+                       help="the object that loads it (default: the interpreter)")  # fmt: skip
+    which.add_argument("--all", action="store_true",
+                       help="the whole dependency tree of --from FILE, in load order")  # fmt: skip
+    _add_world_options(which)
+    target = which.add_mutually_exclusive_group()
+    target.add_argument("--python", metavar="PATH", help="the interpreter that would dlopen it")
+    target.add_argument("--prefix", metavar="PATH", help="the environment whose Python loads it")
+    which.add_argument("--format", choices=("text", "json"), default="text")
+
+    demo = sub.add_parser("demo", help="diagnose a bundled example world, to see cudaenv at work")
     demo.add_argument("name", nargs="?", help="which example (default: the first; see --list)")
     demo.add_argument("--list", action="store_true", help="list the examples and exit")
     demo.add_argument("--extract", metavar="DIR", help="write the example world to DIR and exit")
@@ -143,6 +155,29 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
     return _emit(report, args, stdout)
 
 
+def _which(args: argparse.Namespace, stdout: TextIO) -> int:
+    from .api import which
+
+    if args.all and not args.from_file:
+        raise UsageError("--all needs --from FILE (the object whose dependency tree to show)")
+    if not os.path.isdir(args.root):
+        raise WorldError(f"--root {args.root}: no such directory")
+    environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
+    if args.from_file and not os.path.lexists(
+        os.path.join(args.root, args.from_file.lstrip("/")) if args.root != "/" else args.from_file
+    ):
+        raise UsageError(f"--from {args.from_file}: no such file")
+    answer = which(args.name, args.root, environ, from_file=args.from_file, every=args.all,
+                   python=args.python, prefix=args.prefix)  # fmt: skip
+    if args.format == "json":
+        stdout.write(json.dumps(answer, indent=2) + "\n")
+        return EXIT_OK
+    from ._render.loader import render_which
+
+    stdout.write(render_which(answer))
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._demos import DEMOS, materialize
 
@@ -179,7 +214,7 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     out = stdout or sys.stdout
     parser = _build_parser()
-    commands = {"doctor": _doctor, "demo": _demo}
+    commands = {"doctor": _doctor, "which": _which, "demo": _demo}
     try:
         args = parser.parse_args(argv)
         command = commands.get(args.command)

@@ -1,18 +1,18 @@
 """Dataclass records ⇄ plain JSON values, driven by the records' type hints.
 
 Supported field types: ``str``, ``int``, ``float``, ``bool``, ``Optional[X]``,
-``tuple[X, ...]``, ``dict[str, X]`` and nested dataclasses.  Unknown keys in a document are
+``tuple[X, ...]``, ``dict[str, X]`` and nested records.  Unknown keys in a document are
 ignored and missing keys take the field's default, so a snapshot written by a newer or older
 cudaenv of the same schema major still loads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import typing
 from typing import Any, TypeVar, Union
 
+from ._records import is_record, record_fields
 from .errors import SnapshotFormatError
 
 __all__ = ["from_json", "to_json"]
@@ -21,19 +21,14 @@ T = TypeVar("T")
 
 
 def to_json(value: Any) -> Any:
-    """A JSON-serialisable copy of a record tree (dataclasses, tuples, dicts, scalars)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in _fields(type(value))}
+    """A JSON-serialisable copy of a record tree (records, tuples, dicts, scalars)."""
+    if is_record(value):
+        return {name: to_json(getattr(value, name)) for name in record_fields(type(value))}
     if isinstance(value, (tuple, list)):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     return value
-
-
-@functools.cache
-def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(cls)
 
 
 @functools.cache
@@ -63,17 +58,19 @@ def _convert(tp: Any, data: Any, where: str) -> Any:
             raise SnapshotFormatError(f"{where}: expected an object")
         _, item = typing.get_args(tp)
         return {str(k): _convert(item, v, f"{where}.{k}") for k, v in data.items()}
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and record_fields(tp):
         if not isinstance(data, dict):
             raise SnapshotFormatError(f"{where}: expected an object")
         hints = _hints(tp)
-        kwargs: dict[str, Any] = {}
-        for f in _fields(tp):
-            if f.name in data:
-                kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise SnapshotFormatError(f"{where}: missing {f.name!r}")
-        return tp(**kwargs)
+        kwargs = {
+            name: _convert(hints[name], data[name], f"{where}.{name}")
+            for name in record_fields(tp)
+            if name in data
+        }
+        try:
+            return tp(**kwargs)
+        except TypeError as exc:  # a required field is missing
+            raise SnapshotFormatError(f"{where}: {exc}") from None
     if tp is Any:
         return data
     if tp is float and isinstance(data, (int, float)) and not isinstance(data, bool):

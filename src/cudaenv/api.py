@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from ._checks import run_checks
 from ._host import Host
-from ._probes import collect as _collect
-from .findings import Report
-from .snapshot import Snapshot
 
-__all__ = ["check", "collect", "diagnose"]
+if TYPE_CHECKING:
+    from .findings import Report
+    from .snapshot import Resolution, Snapshot
+
+__all__ = ["check", "collect", "diagnose", "which"]
 
 
 def _host(root: str, environ: Optional[Mapping[str, str]]) -> Host:
@@ -33,11 +33,16 @@ def collect(
     prefix: Optional[str] = None,
 ) -> Snapshot:
     """Facts about the machine under ``root`` with ``environ`` (default: this machine, now)."""
-    return _collect(_host(root, environ), python=python, prefix=prefix)
+    from ._probes.collect import collect as collect_facts
+
+    return collect_facts(_host(root, environ), python=python, prefix=prefix)
 
 
 def check(snapshot: Snapshot) -> Report:
     """Findings for a snapshot, most important first."""
+    from ._checks import run_checks
+    from .findings import Report
+
     return Report(snapshot, tuple(run_checks(snapshot)))
 
 
@@ -49,3 +54,68 @@ def diagnose(
     prefix: Optional[str] = None,
 ) -> Report:
     return check(collect(root, environ, python=python, prefix=prefix))
+
+
+def which(
+    name: str,
+    root: str = "/",
+    environ: Optional[Mapping[str, str]] = None,
+    *,
+    from_file: Optional[str] = None,
+    every: bool = False,
+    python: Optional[str] = None,
+    prefix: Optional[str] = None,
+) -> dict[str, Any]:
+    """The file the glibc loader would open for ``name`` (``docs/loader.md``).
+
+    Loaded by ``from_file`` (an executable runs as the program; a library is dlopen()ed by
+    the target interpreter), by default by the target interpreter itself.  ``every`` gives
+    the whole dependency tree of ``from_file`` instead, breadth first.
+    """
+    from ._probes.loader import LoaderModel
+    from ._probes.target import choose_target
+
+    host = _host(root, environ)
+    target = choose_target(host, python=python, prefix=prefix)
+    interp = target.interpreter
+    program = interp.resolved if interp is not None and interp.exists else None
+    model = LoaderModel(host, main=program)
+    start = host.normalize(from_file) if from_file else None
+    tree = []
+    if start is not None and model.info(start).executable:
+        tree = model.start_program(start)
+        requester = model.main
+    else:
+        if program is not None and model.info(program).error is None:
+            model.start_program(program)
+        requester = model.main
+        if start is not None:
+            tree = model.dlopen(start, model.main)
+            requester = model.object_for(start)
+    if every:
+        return {"objects": [_tree_entry(r) for r in tree]}
+    for resolution in tree:
+        if resolution.name == name:
+            return _resolution(resolution)
+    return _resolution(model.find(name, requester))
+
+
+def _tree_entry(resolution: Resolution) -> dict[str, Any]:
+    entry = {"needed_by": resolution.needed_by, "name": resolution.name,
+             "path": resolution.path, "via": resolution.via}  # fmt: skip
+    if resolution.error:
+        entry["error"] = resolution.error
+    return entry
+
+
+def _resolution(resolution: Resolution) -> dict[str, Any]:
+    result = {
+        "name": resolution.name,
+        "path": resolution.path,
+        "via": resolution.via,
+        "needed_by": resolution.needed_by,
+        "tried": [{"path": a.path, "via": a.via, "result": a.result} for a in resolution.tried],
+    }
+    if resolution.error:
+        result["error"] = resolution.error
+    return result

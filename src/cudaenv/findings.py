@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._records import field, record
 from .snapshot import Snapshot
 
 __all__ = ["REPORT_SCHEMA", "SEVERITIES", "Finding", "Report", "severity_rank"]
@@ -18,7 +18,7 @@ def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity)
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     code: str
     severity: str
@@ -41,7 +41,7 @@ class Finding:
         }
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     snapshot: Snapshot
     findings: tuple[Finding, ...] = field(default_factory=tuple)

@@ -10,9 +10,9 @@ The field types are written with ``Optional``/``Tuple`` so that Python 3.9 can e
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ._records import field, record
 from ._serial import from_json, to_json
 from .errors import SnapshotFormatError
 
@@ -27,12 +27,14 @@ __all__ = [
     "Environment",
     "Interpreter",
     "Kernelspec",
+    "LoaderAttempt",
     "ModuleEntry",
     "PipConfig",
     "PipConfigFile",
     "PipSetting",
     "Problem",
     "PythonHome",
+    "Resolution",
     "ShellAlias",
     "SiteDir",
     "Snapshot",
@@ -45,7 +47,7 @@ __all__ = [
 SNAPSHOT_SCHEMA = "cudaenv.snapshot/1"
 
 
-@dataclass(frozen=True)
+@record
 class Interpreter:
     """A Python interpreter named by a path, and the environment it would run in."""
 
@@ -62,7 +64,7 @@ class Interpreter:
     """conda-base, conda-env, pixi, venv, pyenv, system, unknown."""
 
 
-@dataclass(frozen=True)
+@record
 class Command:
     """What the shell runs for a command name (``python``, ``pip`` ...)."""
 
@@ -80,7 +82,7 @@ class Command:
     """How it was found: the alias line, the pyenv version and where it was set."""
 
 
-@dataclass(frozen=True)
+@record
 class CondaPackage:
     """A conda-meta record, from its file name ``<name>-<version>-<build>.json``."""
 
@@ -89,7 +91,7 @@ class CondaPackage:
     build: str
 
 
-@dataclass(frozen=True)
+@record
 class VenvConfig:
     """A venv's ``pyvenv.cfg``."""
 
@@ -101,7 +103,7 @@ class VenvConfig:
     base_kind: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class Environment:
     """An environment (conda env, venv, installation) identified by its prefix."""
 
@@ -118,7 +120,7 @@ class Environment:
     site_packages: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Distribution:
     """An installed Python distribution (``*.dist-info`` or ``*.egg-info``)."""
 
@@ -129,7 +131,7 @@ class Distribution:
     requires_dist: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class SiteDir:
     """A directory on the target interpreter's ``sys.path`` that can hold distributions."""
 
@@ -147,7 +149,7 @@ class SiteDir:
     distributions: tuple[Distribution, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class UserSite:
     """The user site-packages of the target interpreter."""
 
@@ -156,7 +158,7 @@ class UserSite:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@record
 class ActiveEnv:
     """What the shell's variables say is activated."""
 
@@ -168,7 +170,7 @@ class ActiveEnv:
     virtual_env: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """The environment being diagnosed and how it was chosen."""
 
@@ -179,14 +181,14 @@ class Target:
     requested: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class CondaEnvEntry:
     prefix: str
     name: Optional[str]
     source: str
 
 
-@dataclass(frozen=True)
+@record
 class CondaSetup:
     """conda installations and the environments they know of."""
 
@@ -196,7 +198,7 @@ class CondaSetup:
     condarc_files: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class PipConfigFile:
     path: str
     scope: str
@@ -204,7 +206,7 @@ class PipConfigFile:
     exists: bool
 
 
-@dataclass(frozen=True)
+@record
 class PipSetting:
     """One install-location setting (target, prefix, root, user) from a file or a variable."""
 
@@ -217,7 +219,7 @@ class PipSetting:
     line: Optional[int] = None
 
 
-@dataclass(frozen=True)
+@record
 class PipConfig:
     files: tuple[PipConfigFile, ...] = ()
     settings: tuple[PipSetting, ...] = ()
@@ -225,7 +227,7 @@ class PipConfig:
     config_disabled: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Kernelspec:
     name: str
     path: str
@@ -235,7 +237,7 @@ class Kernelspec:
     error: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@record
 class ModuleEntry:
     name: str
     path: str
@@ -243,13 +245,13 @@ class ModuleEntry:
     """package (with ``__init__``), namespace (a bare directory), module or extension."""
 
 
-@dataclass(frozen=True)
+@record
 class Workdir:
     path: str
     entries: tuple[ModuleEntry, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ShellAlias:
     name: str
     value: str
@@ -257,7 +259,33 @@ class ShellAlias:
     line: int
 
 
-@dataclass(frozen=True)
+@record
+class LoaderAttempt:
+    """One file the loader model tried, and why it was passed over (or taken)."""
+
+    path: str
+    via: str
+    """rpath, ld_library_path, runpath, cache, default or path."""
+    result: str
+    """found, missing, wrong-class, wrong-machine, or invalid (fatal, as in glibc)."""
+
+
+@record
+class Resolution:
+    """Which file the glibc loader would open for a name, and how it got there."""
+
+    name: str
+    path: Optional[str] = None
+    """As seen in the world, directories as searched; ``None`` when nothing is found."""
+    via: Optional[str] = None
+    """rpath, ld_library_path, runpath, cache, default, loaded (reused), path or preload."""
+    tried: tuple[LoaderAttempt, ...] = ()
+    needed_by: Optional[str] = None
+    error: Optional[str] = None
+    """The loader's own error when it stops (``file too short``, ``invalid ELF header``)."""
+
+
+@record
 class PythonHome:
     """PYTHONHOME and what it points at."""
 
@@ -269,7 +297,7 @@ class PythonHome:
     """``X.Y`` of every ``lib/pythonX.Y`` with an ``os.py`` under the prefix."""
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """A file that exists but could not be read or parsed."""
 
@@ -277,7 +305,7 @@ class Problem:
     error: str
 
 
-@dataclass(frozen=True)
+@record
 class Snapshot:
     """Everything collected about one machine and one target environment."""
 

@@ -7,12 +7,12 @@ imports).  ``docs/findings.md`` documents each code; a test keeps the two in ste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .._records import record
 
 __all__ = ["CODES", "CodeInfo"]
 
 
-@dataclass(frozen=True)
+@record
 class CodeInfo:
     code: str
     severity: str

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+
+from .._records import record
 
 __all__ = ["DEMOS", "Demo", "materialize"]
 
@@ -27,7 +28,7 @@ if __name__ == "__main__":
 """
 
 
-@dataclass(frozen=True)
+@record
 class Demo:
     name: str
     title: str

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from typing import Optional
+
+from .._records import record
 
 __all__ = ["Shebang", "parse_shebang"]
 
@@ -15,7 +16,7 @@ __all__ = ["Shebang", "parse_shebang"]
 _TRAMPOLINE = re.compile(r"""^'''exec'\s+(?:"([^"]+)"|(\S+))\s+"\$0"\s+"\$@"\s*$""")
 
 
-@dataclass(frozen=True)
+@record
 class Shebang:
     line: str
     """The first line, as written."""

@@ -1,0 +1,74 @@
+"""The environment to diagnose: an explicit ``--python``/``--prefix``, else the activated venv
+or conda env, else the ``python`` the shell would run."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Optional
+
+from .._host import Host
+from ..errors import UsageError
+from ..snapshot import Command, Environment, Target
+from .commands import CommandProbe, read_aliases
+from .environments import EnvironmentReader
+
+__all__ = ["choose_target", "choose_target_from"]
+
+
+def choose_target(
+    host: Host, *, python: Optional[str] = None, prefix: Optional[str] = None
+) -> Target:
+    """The target alone, as :func:`collect` chooses it, looking up only ``python``/``python3``."""
+    reader = EnvironmentReader(host)
+    probe = CommandProbe(host, reader, read_aliases(host, ("python", "python3")))
+    commands = {name: probe.lookup(name) for name in ("python", "python3")}
+    return choose_target_from(host, reader, commands, python, prefix)
+
+
+def choose_target_from(
+    host: Host,
+    reader: EnvironmentReader,
+    commands: dict[str, Command],
+    python: Optional[str],
+    prefix: Optional[str],
+) -> Target:
+    if python is not None:
+        path = _world_path(host, python)
+        if not host.exists(path) and not host.is_link(path):
+            raise UsageError(f"--python {python}: no such file")
+        interpreter = reader.interpreter(path)
+        return Target("--python", interpreter.prefix, interpreter, python)
+    if prefix is not None:
+        path = _world_path(host, prefix)
+        if not host.is_dir(path):
+            raise UsageError(f"--prefix {prefix}: no such directory")
+        resolved = host.resolve(path) or path
+        return _env_target(reader, resolved, "--prefix", prefix)
+    for variable in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        value = host.env(variable)
+        if value and value.startswith("/"):
+            path = host.normalize(value)
+            if host.is_dir(path):
+                return _env_target(reader, host.resolve(path) or path, variable, None)
+    for name in ("python", "python3"):
+        command = commands.get(name)
+        if command is not None and command.interpreter is not None:
+            interp = command.interpreter
+            return Target("PATH", interp.prefix, interp, None)
+    return Target("none")
+
+
+def _env_target(
+    reader: EnvironmentReader, prefix: str, chosen_by: str, requested: Optional[str]
+) -> Target:
+    env: Environment = reader.environment(prefix)
+    interpreter = reader.interpreter(env.python) if env.python else None
+    return Target(chosen_by, prefix, interpreter, requested)
+
+
+def _world_path(host: Host, path: str) -> str:
+    if path.startswith("/"):
+        return host.normalize(path)
+    base = host.cwd if not host.is_live_root else os.getcwd()
+    return host.normalize(posixpath.join(base or "/", path))

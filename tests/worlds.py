@@ -198,6 +198,50 @@ class World:
         self.file(f"{info}/RECORD", "")
         return info
 
+    # -- CUDA toolkits -------------------------------------------------------------------------
+
+    def toolkit(
+        self,
+        root: str,
+        version: str = "12.4.1",
+        *,
+        nvcc: bool = True,
+        headers: bool = True,
+        layout: str = "classic",
+        version_file: Optional[str] = "json",
+        libs: Sequence[str] = ("libcudart.so.12",),
+    ) -> str:
+        """A toolkit as NVIDIA's installers (``classic``) or conda's CUDA 12 packages
+        (``targets``: headers and libraries under targets/x86_64-linux, links in lib/) lay
+        it out.  Library files are placeholders: tests that load them build real ones."""
+        targets = f"{root}/targets/x86_64-linux"
+        major, minor = version.split(".")[:2]
+        cuda_h = f"#define CUDA_VERSION {int(major) * 1000 + int(minor) * 10}\n"
+        include = f"{root}/include" if layout == "classic" else f"{targets}/include"
+        if headers:
+            for header in ("cuda_runtime.h", "cuda_runtime_api.h"):
+                self.file(f"{include}/{header}", "/* header */\n")
+            self.file(f"{include}/cuda.h", cuda_h)
+        if nvcc:
+            if layout == "classic":
+                self.file(f"{root}/bin/nvcc", "stand-in for nvcc\n", 0o755)
+                self.file(f"{root}/bin/ptxas", "stand-in for ptxas\n", 0o755)
+            else:
+                self.file(f"{targets}/bin/nvcc", "stand-in for nvcc\n", 0o755)
+                self.link(f"{root}/bin/nvcc", "../targets/x86_64-linux/bin/nvcc")
+        for lib in libs:
+            self.file(f"{targets}/lib/{lib}", "stand-in\n")
+            if layout == "targets":
+                self.link(f"{root}/lib/{lib}", f"../targets/x86_64-linux/lib/{lib}")
+        if layout == "classic" and not self.real(f"{root}/lib64").exists():
+            self.mkdir(f"{targets}/lib")
+            self.link(f"{root}/lib64", "targets/x86_64-linux/lib")
+        if version_file == "json":
+            self.file(f"{root}/version.json", json.dumps({"cuda": {"version": version}}))
+        elif version_file == "txt":
+            self.file(f"{root}/version.txt", f"CUDA Version {version}\n")
+        return root
+
     # -- the shell ----------------------------------------------------------------------------
 
     def path(self, *dirs: str) -> None:

@@ -45,15 +45,30 @@ def _build_parser() -> _Parser:
 
     which = sub.add_parser("which", help="which file the loader opens for a library, and why")
     which.add_argument("name", help="a SONAME or file name, e.g. libcudart.so.12")
-    which.add_argument("--from", dest="from_file", metavar="FILE",
-                       help="the object that loads it (default: the interpreter)")  # fmt: skip
-    which.add_argument("--all", action="store_true",
-                       help="the whole dependency tree of --from FILE, in load order")  # fmt: skip
+    which.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="the object that loads it (default: the interpreter)",
+    )
+    which.add_argument(
+        "--all", action="store_true", help="the whole dependency tree of --from FILE, in load order"
+    )
     _add_world_options(which)
     target = which.add_mutually_exclusive_group()
     target.add_argument("--python", metavar="PATH", help="the interpreter that would dlopen it")
     target.add_argument("--prefix", metavar="PATH", help="the environment whose Python loads it")
     which.add_argument("--format", choices=("text", "json"), default="text")
+
+    toolkits = sub.add_parser(
+        "toolkits",
+        help="every CUDA toolkit found, and which one each consumer (torch, CuPy, XLA) would use",
+    )
+    _add_world_options(toolkits)
+    chosen_tk = toolkits.add_mutually_exclusive_group()
+    chosen_tk.add_argument("--python", metavar="PATH", help="the environment of this interpreter")
+    chosen_tk.add_argument("--prefix", metavar="PATH", help="this conda env or venv")
+    toolkits.add_argument("--format", choices=("text", "json"), default="text")
 
     demo = sub.add_parser("demo", help="diagnose a bundled example world, to see cudaenv at work")
     demo.add_argument("name", nargs="?", help="which example (default: the first; see --list)")
@@ -167,14 +182,42 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
         os.path.join(args.root, args.from_file.lstrip("/")) if args.root != "/" else args.from_file
     ):
         raise UsageError(f"--from {args.from_file}: no such file")
-    answer = which(args.name, args.root, environ, from_file=args.from_file, every=args.all,
-                   python=args.python, prefix=args.prefix)  # fmt: skip
+    answer = which(
+        args.name,
+        args.root,
+        environ,
+        from_file=args.from_file,
+        every=args.all,
+        python=args.python,
+        prefix=args.prefix,
+    )
     if args.format == "json":
         stdout.write(json.dumps(answer, indent=2) + "\n")
         return EXIT_OK
     from ._render.loader import render_which
 
     stdout.write(render_which(answer))
+    return EXIT_OK
+
+
+def _toolkits(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._serial import to_json
+    from .api import collect
+
+    if not os.path.isdir(args.root):
+        raise WorldError(f"--root {args.root}: no such directory")
+    environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
+    snap = collect(args.root, environ, python=args.python, prefix=args.prefix)
+    if args.format == "json":
+        document = {
+            "toolkits": to_json(snap.toolkits),
+            "choices": to_json(snap.toolkit_choices),
+        }
+        stdout.write(json.dumps(document, indent=2) + "\n")
+        return EXIT_OK
+    from ._render.toolkits import render_toolkits
+
+    stdout.write(render_toolkits(snap))
     return EXIT_OK
 
 
@@ -214,7 +257,7 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     out = stdout or sys.stdout
     parser = _build_parser()
-    commands = {"doctor": _doctor, "which": _which, "demo": _demo}
+    commands = {"doctor": _doctor, "which": _which, "toolkits": _toolkits, "demo": _demo}
     try:
         args = parser.parse_args(argv)
         command = commands.get(args.command)

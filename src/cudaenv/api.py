@@ -101,8 +101,12 @@ def which(
 
 
 def _tree_entry(resolution: Resolution) -> dict[str, Any]:
-    entry = {"needed_by": resolution.needed_by, "name": resolution.name,
-             "path": resolution.path, "via": resolution.via}  # fmt: skip
+    entry = {
+        "needed_by": resolution.needed_by,
+        "name": resolution.name,
+        "path": resolution.path,
+        "via": resolution.via,
+    }
     if resolution.error:
         entry["error"] = resolution.error
     return entry

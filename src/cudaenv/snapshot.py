@@ -25,6 +25,7 @@ __all__ = [
     "CondaSetup",
     "Distribution",
     "Environment",
+    "Framework",
     "Interpreter",
     "Kernelspec",
     "LoaderAttempt",
@@ -39,6 +40,8 @@ __all__ = [
     "SiteDir",
     "Snapshot",
     "Target",
+    "Toolkit",
+    "ToolkitChoice",
     "UserSite",
     "VenvConfig",
     "Workdir",
@@ -260,6 +263,66 @@ class ShellAlias:
 
 
 @record
+class Toolkit:
+    """A CUDA toolkit (or the part of one) found somewhere: what it holds and its version."""
+
+    root: str
+    source: str
+    """system, distro (nvidia-cuda-toolkit), conda-cudatoolkit (runtime only, CUDA ≤ 11),
+    conda (CUDA 12+ packages), pip (nvidia-* wheels), or given (only named by a variable)."""
+    exists: bool = True
+    version: Optional[str] = None
+    version_from: Optional[str] = None
+    """version.json, version.txt, include/cuda.h, conda-meta:<package>, dist-info:<name>, path."""
+    nvcc: Optional[str] = None
+    nvcc_toolkit: Optional[str] = None
+    """When ``bin/nvcc`` links into another toolkit: that toolkit's root (nvcc uses its own)."""
+    nvcc_version: Optional[str] = None
+    """The CUDA version ``nvcc --version`` would print: its own toolkit's version."""
+    ptxas: Optional[str] = None
+    runtime_headers: bool = False
+    """cuda_runtime.h and cuda_runtime_api.h, in include/ or targets/<triple>/include."""
+    include_dir: Optional[str] = None
+    targets_include: Optional[str] = None
+    """targets/<triple>/include when the headers live there (conda CUDA 12+)."""
+    has_include: bool = False
+    """``include/cuda_runtime.h`` directly under the root."""
+    has_lib64: bool = False
+    lib_dirs: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+    """CUDA SONAME-style file names in the library directories."""
+    libdevice: Optional[str] = None
+    stubs: tuple[str, ...] = ()
+    """``stubs/libcuda.so`` files: link-time stand-ins for the driver, never to be loaded."""
+    named_by: tuple[str, ...] = ()
+    """How it is reached: CUDA_HOME, CUDA_PATH, nvcc on PATH, /usr/local/cuda, the env ..."""
+
+
+@record
+class Framework:
+    """An installed framework and what it was built for, from its files."""
+
+    name: str
+    version: str
+    site: str
+    package_dir: str
+    installer: Optional[str] = None
+    cuda: Optional[str] = None
+    """The CUDA version it was built with (``X.Y``); None for CPU or ROCm builds."""
+    cuda_from: str = "unknown"
+    requires_dist: tuple[str, ...] = ()
+
+
+@record
+class ToolkitChoice:
+    """The toolkit a consumer would use, following that consumer's own rules."""
+
+    consumer: str
+    root: Optional[str]
+    rule: str
+
+
+@record
 class LoaderAttempt:
     """One file the loader model tried, and why it was passed over (or taken)."""
 
@@ -328,6 +391,9 @@ class Snapshot:
     workdir: Optional[Workdir] = None
     aliases: tuple[ShellAlias, ...] = ()
     pythonhome: Optional[PythonHome] = None
+    frameworks: tuple[Framework, ...] = ()
+    toolkits: tuple[Toolkit, ...] = ()
+    toolkit_choices: tuple[ToolkitChoice, ...] = ()
     problems: tuple[Problem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -133,9 +133,11 @@ def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
     # The user site hides only what comes after it on sys.path: for a venv with system
     # site-packages that is the base's site-packages, never the venv's own.
     after = by_name(
-        d for site in s.site_dirs[positions[0] + 1 :] if site.role == "site"
+        d
+        for site in s.site_dirs[positions[0] + 1 :]
+        if site.role == "site"
         for d in site.distributions
-    )  # fmt: skip
+    )
     everywhere = by_name(
         d for site in s.site_dirs if site.role == "site" for d in site.distributions
     )

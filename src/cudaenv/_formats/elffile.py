@@ -105,8 +105,21 @@ class ELFFile:
             fields = self._unpack("HHIQQQIHHHHHH", 16)
         else:
             fields = self._unpack("HHIIIIIHHHHHH", 16)
-        (self.type, self.machine, _, _, self._phoff, self._shoff, _, _, self._phentsize,
-         self._phnum, self._shentsize, self._shnum, self._shstrndx) = fields  # fmt: skip
+        (
+            self.type,
+            self.machine,
+            _,
+            _,
+            self._phoff,
+            self._shoff,
+            _,
+            _,
+            self._phentsize,
+            self._phnum,
+            self._shentsize,
+            self._shnum,
+            self._shstrndx,
+        ) = fields
 
     # -- low level ----------------------------------------------------------------------------
 
@@ -352,5 +365,6 @@ class ELFFile:
                 imports.append((name, version, file))
             else:
                 exports.add((name, verdef.get(index) if index > 1 else None))
-        return SymbolVersions(tuple(imports), frozenset(exports), tuple(verdef.values()),
-                              tuple(needs))  # fmt: skip
+        return SymbolVersions(
+            tuple(imports), frozenset(exports), tuple(verdef.values()), tuple(needs)
+        )

@@ -20,10 +20,12 @@ from ..snapshot import (
 from .commands import WATCHED_COMMANDS, CommandProbe, read_aliases
 from .conda import conda_setup
 from .environments import EnvironmentReader
+from .frameworks import frameworks
 from .jupyter import kernelspecs
 from .pipconfig import pip_config
 from .sitedirs import site_dirs, user_site
 from .target import choose_target_from
+from .toolkits import discover_toolkits
 from .workdir import workdir
 
 __all__ = ["collect"]
@@ -51,7 +53,9 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
     kernel_prefixes = [p for p in (target.prefix, _command_prefix(commands.get("jupyter"))) if p]
     kernels = kernelspecs(host, reader, probe, kernel_prefixes)
     pythonhome = _pythonhome(host)
-    problems = tuple(Problem(p.path, p.error) for p in host.problems)
+    nvcc = probe.lookup("nvcc", use_aliases=False)
+    commands["nvcc"] = nvcc
+    toolkits, choices = discover_toolkits(host, env, dirs, nvcc if nvcc.path else None)
     return Snapshot(
         target=target,
         tool_version=__version__,
@@ -71,7 +75,10 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
         workdir=workdir(host),
         aliases=tuple(aliases),
         pythonhome=pythonhome,
-        problems=problems,
+        frameworks=frameworks(host, dirs),
+        toolkits=toolkits,
+        toolkit_choices=choices,
+        problems=tuple(Problem(p.path, p.error) for p in host.problems),
     )
 
 

@@ -150,9 +150,10 @@ class LoaderModel:
         v3 = v2 | {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
         v4 = v3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
         return tuple(
-            level for level, need in (("x86-64-v4", v4), ("x86-64-v3", v3), ("x86-64-v2", v2))
+            level
+            for level, need in (("x86-64-v4", v4), ("x86-64-v3", v3), ("x86-64-v2", v2))
             if need <= flags
-        )  # fmt: skip
+        )
 
     # -- objects ------------------------------------------------------------------------------
 
@@ -362,8 +363,9 @@ class LoaderModel:
         if found:
             return found, "ld_library_path"
         if requester is not None:
-            found = self._search_dirs(self._rpath_dirs(requester, "runpath"), name, "runpath",
-                                      tried)  # fmt: skip
+            found = self._search_dirs(
+                self._rpath_dirs(requester, "runpath"), name, "runpath", tried
+            )
             if found:
                 return found, "runpath"
         decider = requester or self.main

@@ -28,7 +28,11 @@ __all__ = [
     "Framework",
     "Interpreter",
     "Kernelspec",
+    "Libraries",
+    "LibraryTree",
+    "LoadedLibrary",
     "LoaderAttempt",
+    "MissingDirectory",
     "ModuleEntry",
     "PipConfig",
     "PipConfigFile",
@@ -37,8 +41,10 @@ __all__ = [
     "PythonHome",
     "Resolution",
     "ShellAlias",
+    "ShippedLibrary",
     "SiteDir",
     "Snapshot",
+    "SymbolGap",
     "Target",
     "Toolkit",
     "ToolkitChoice",
@@ -349,6 +355,83 @@ class Resolution:
 
 
 @record
+class LoadedLibrary:
+    """One library in the modelled process: how the loader found it, and what it is."""
+
+    name: str
+    path: Optional[str] = None
+    via: Optional[str] = None
+    needed_by: Optional[str] = None
+    error: Optional[str] = None
+    tried: tuple[LoaderAttempt, ...] = ()
+    """Kept for CUDA libraries (the loader's trace); empty for the rest."""
+    cuda: bool = False
+    version: Optional[str] = None
+    """The library's own version: its owner's, or its real file name's (``.so.12.4.127``)."""
+    owner: Optional[str] = None
+    """Who put it there: ``pip nvidia-cublas-cu12``, ``conda libcublas``, ``toolkit <root>``."""
+    stub: bool = False
+    """A link-time stand-in (``stubs/libcuda.so``) rather than the real library."""
+
+
+@record
+class LibraryTree:
+    """What loading one consumer's entry object pulls in, breadth first."""
+
+    consumer: str
+    """A framework (torch, cupy ...), a wheel (``nvidia-cusparse-cu12``) or ``interpreter``."""
+    start: str
+    objects: tuple[LoadedLibrary, ...] = ()
+
+
+@record
+class ShippedLibrary:
+    """A copy of a CUDA library that a package installed into the environment."""
+
+    name: str
+    path: str
+    owner: str
+    version: Optional[str] = None
+
+
+@record
+class SymbolGap:
+    """A versioned symbol an object imports that the library the loader picks lacks."""
+
+    importer: str
+    provider: str
+    symbol: str
+    version: str
+    node_missing: bool = False
+    """The provider lacks the version node itself (glibc: "version `X' not found")."""
+
+
+@record
+class Libraries:
+    """The loader's view of the target interpreter's process."""
+
+    interpreter: Optional[str] = None
+    machine: str = "x86_64"
+    ld_library_path: tuple[str, ...] = ()
+    preload: tuple[LoadedLibrary, ...] = ()
+    trees: tuple[LibraryTree, ...] = ()
+    opened_by_name: tuple[LoadedLibrary, ...] = ()
+    """Names frameworks dlopen() at run time (``libcuda.so.1``, NVRTC), as the loader finds them."""
+    shipped: tuple[ShippedLibrary, ...] = ()
+    symbol_gaps: tuple[SymbolGap, ...] = ()
+    cache_error: Optional[str] = None
+
+
+@record
+class MissingDirectory:
+    """An entry of a search-path variable or of ld.so.conf that names no directory."""
+
+    source: str
+    """PATH, LD_LIBRARY_PATH, CUDA_HOME ..., or the ld.so.conf file."""
+    entry: str
+
+
+@record
 class PythonHome:
     """PYTHONHOME and what it points at."""
 
@@ -394,6 +477,8 @@ class Snapshot:
     frameworks: tuple[Framework, ...] = ()
     toolkits: tuple[Toolkit, ...] = ()
     toolkit_choices: tuple[ToolkitChoice, ...] = ()
+    libraries: Libraries = field(default_factory=Libraries)
+    missing_directories: tuple[MissingDirectory, ...] = ()
     problems: tuple[Problem, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 
 from ..findings import Finding, severity_rank
 from ..snapshot import Snapshot
-from . import files, interpreters, jupyter, pip, sitepaths
+from . import files, interpreters, jupyter, libraries, pip, sitepaths, toolkit
 from ._common import finding
 from .codes import CODES
 
@@ -31,6 +31,21 @@ CHECKS: tuple[Check, ...] = (
     sitepaths.pythonpath_other_env,
     sitepaths.user_site_shadowing,
     sitepaths.cwd_shadows_package,
+    toolkit.cuda_home_invalid,
+    toolkit.toolkit_runtime_only,
+    toolkit.toolkit_incomplete,
+    toolkit.cuda_home_targets_layout,
+    toolkit.toolkit_framework_mismatch,
+    toolkit.nvcc_cuda_home_mismatch,
+    toolkit.cuda_home_unset,
+    libraries.driver_stub_shadowing,
+    libraries.mixed_cuda_wheel_families,
+    libraries.cuda_wheel_requirements_unmet,
+    libraries.symbol_version_missing,
+    libraries.cudnn_version_mismatch,
+    libraries.library_missing,
+    libraries.library_shadowed,
+    toolkit.stale_path_entry,
     pip.pip_install_redirected,
     pip.conda_pip_duplicate,
     jupyter.kernel_other_interpreter,

@@ -57,7 +57,79 @@ _ORDERED = (
         "the working directory holds a module named like an installed framework",
     ),
     CodeInfo(
-        "venv-over-conda", "warning", "a venv on top of a conda env without system site-packages"
+        "cuda-home-invalid",
+        "error",
+        "CUDA_HOME or CUDA_PATH names a missing directory or one without bin/nvcc",
+    ),
+    CodeInfo(
+        "toolkit-runtime-only",
+        "error",
+        "the environment's CUDA is runtime libraries only, and a build needs nvcc",
+    ),
+    CodeInfo(
+        "toolkit-incomplete",
+        "error",
+        "the toolkit builds use has nvcc without headers, or headers without nvcc",
+    ),
+    CodeInfo(
+        "cuda-home-targets-layout",
+        "warning",
+        "CUDA_HOME is a conda CUDA 12+ prefix without include/ or lib64/",
+    ),
+    CodeInfo(
+        "toolkit-framework-mismatch",
+        "error",
+        "the toolkit builds use has another CUDA major than torch was built with",
+    ),
+    CodeInfo(
+        "nvcc-cuda-home-mismatch",
+        "warning",
+        "nvcc on PATH belongs to another toolkit than CUDA_HOME/CUDA_PATH",
+    ),
+    CodeInfo(
+        "cuda-home-unset",
+        "warning",
+        "a complete toolkit exists, but CUDA_HOME/CUDA_PATH is unset",
+    ),
+    CodeInfo(
+        "driver-stub-shadowing",
+        "error",
+        "a stub libcuda comes before the real driver library in the search",
+    ),
+    CodeInfo(
+        "mixed-cuda-wheel-families",
+        "warning",
+        "nvidia-* wheels of different CUDA majors in one environment",
+    ),
+    CodeInfo(
+        "cuda-wheel-requirements-unmet",
+        "error",
+        "a package's nvidia-* requirements are missing or at other versions",
+    ),
+    CodeInfo(
+        "symbol-version-missing",
+        "error",
+        "a library the loader picks lacks a versioned symbol its user imports",
+    ),
+    CodeInfo(
+        "cudnn-version-mismatch",
+        "error",
+        "frameworks here need different cuDNN majors",
+    ),
+    CodeInfo(
+        "library-missing",
+        "error",
+        "a CUDA library an installed framework needs cannot be resolved",
+    ),
+    CodeInfo(
+        "library-shadowed",
+        "warning",
+        "the loader picks another copy of a CUDA library, at another version",
+    ),
+    CodeInfo(
+        "venv-over-conda",
+        "warning",
+        "a venv on top of a conda env without system site-packages",
     ),
     CodeInfo(
         "conda-env-not-activated",
@@ -70,7 +142,9 @@ _ORDERED = (
         "the user site holds a distribution the env has, or a CUDA package it lacks",
     ),
     CodeInfo(
-        "pip-install-redirected", "error", "pip settings send installs outside the environment"
+        "pip-install-redirected",
+        "error",
+        "pip settings send installs outside the environment",
     ),
     CodeInfo(
         "conda-pip-duplicate",
@@ -82,9 +156,20 @@ _ORDERED = (
         "warning",
         "a Jupyter kernel named for the environment runs another interpreter",
     ),
-    CodeInfo("python-not-found", "info", "no active environment and no python on PATH to diagnose"),
     CodeInfo(
-        "unreadable-file", "warning", "a file cudaenv needed exists but could not be read or parsed"
+        "stale-path-entry",
+        "info",
+        "PATH, LD_LIBRARY_PATH, CUDA_HOME or ld.so.conf name missing directories",
+    ),
+    CodeInfo(
+        "python-not-found",
+        "info",
+        "no active environment and no python on PATH to diagnose",
+    ),
+    CodeInfo(
+        "unreadable-file",
+        "warning",
+        "a file cudaenv needed exists but could not be read or parsed",
     ),
     CodeInfo(
         "check-failed",

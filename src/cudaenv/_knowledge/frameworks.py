@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "ENTRY_OBJECTS",
     "FRAMEWORK_IMPORT_NAMES",
+    "OPENED_BY_NAME",
     "PACKAGING_TOOLS",
     "import_name_for_distribution",
     "is_cuda_relevant",
@@ -89,3 +91,30 @@ def pip_names_for_conda_package(conda_name: str) -> tuple[str, ...]:
     if conda_name in _CONDA_META_ONLY:
         return ()
     return _CONDA_TO_PIP.get(conda_name, (conda_name,))
+
+
+ENTRY_OBJECTS = (
+    ("torch", ("torch/_C.*.so", "torch/_C.so")),
+    ("torchvision", ("torchvision/_C.*.so", "torchvision/_C.so")),
+    ("torchaudio", ("torchaudio/lib/libtorchaudio*.so", "torchaudio/lib/_torchaudio*.so")),
+    ("cupy", ("cupy_backends/cuda/api/runtime*.so", "cupy/_core/core*.so")),
+    ("jax-cuda-plugin", ("jax_plugins/xla_cuda1*/*.so", "jax_cuda1*_plugin/*.so")),
+    ("tensorflow", ("tensorflow/libtensorflow_framework.so.*", "tensorflow/libtensorflow_cc.so.*")),
+    ("vllm", ("vllm/_C.abi3.so", "vllm/_C.*.so")),
+    ("flash-attn", ("flash_attn_2_cuda*.so", "flash_attn_3*/*.so")),
+    ("xformers", ("xformers/_C.so", "xformers/_C.*.so")),
+    ("bitsandbytes", ("bitsandbytes/libbitsandbytes_cuda*.so",)),
+    ("onnxruntime-gpu", ("onnxruntime/capi/libonnxruntime_providers_cuda.so",)),
+    ("torch-scatter", ("torch_scatter/_scatter_cuda*.so", "torch_scatter/_scatter*.so")),
+)
+"""Framework → glob patterns (relative to a site directory) of the objects ``import`` loads
+first; their dependency trees are the libraries the framework needs.  Order is import order:
+an extension module resolves against what the framework before it already loaded."""
+
+OPENED_BY_NAME = (
+    ("cupy", "cupy-cuda11x", ("libnvrtc.so.11.2",)),
+    ("cupy", "cupy-cuda12x", ("libnvrtc.so.12",)),
+    ("cupy", "cupy-cuda13x", ("libnvrtc.so.13",)),
+)
+"""(framework, distribution, names it dlopen()s lazily) — CuPy loads NVRTC by name when it
+first compiles a kernel (knowledge base 6.2: "CuPy failed to load libnvrtc.so.12")."""

@@ -22,7 +22,9 @@ from .conda import conda_setup
 from .environments import EnvironmentReader
 from .frameworks import frameworks
 from .jupyter import kernelspecs
+from .libraries import library_facts
 from .pipconfig import pip_config
+from .searchpaths import missing_directories
 from .sitedirs import site_dirs, user_site
 from .target import choose_target_from
 from .toolkits import discover_toolkits
@@ -78,6 +80,8 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
         frameworks=frameworks(host, dirs),
         toolkits=toolkits,
         toolkit_choices=choices,
+        libraries=library_facts(host, target, env, dirs, toolkits),
+        missing_directories=missing_directories(host),
         problems=tuple(Problem(p.path, p.error) for p in host.problems),
     )
 

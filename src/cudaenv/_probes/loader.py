@@ -98,6 +98,7 @@ class LoaderModel:
         self._by_name: dict[str, _Object] = {}
         self._by_real: dict[str, _Object] = {}
         self.main: Optional[_Object] = None
+        self.preloaded: list[Resolution] = []
         main_info = self.info(main) if main else None
         self.machine = (main_info.machine if main_info and main_info.machine else None) or (
             self._guess_machine()
@@ -440,6 +441,7 @@ class LoaderModel:
         real = self.host.resolve(path) or path
         self.main = self._map(path, real, info, None, set(), origin=posixpath.dirname(real))
         preloaded = self.preload()
+        self.preloaded = preloaded
         roots = [self.main] + [
             self._by_real[self.host.resolve(r.path) or r.path]
             for r in preloaded
@@ -459,6 +461,10 @@ class LoaderModel:
 
     def object_for(self, path: str) -> Optional[_Object]:
         return self._by_real.get(self.host.resolve(path) or path)
+
+    def object_for_name(self, name: str) -> Optional[_Object]:
+        """The loaded object a name (SONAME, requested name, path) refers to."""
+        return self._by_name.get(name)
 
     def preload(self) -> list[Resolution]:
         """Map LD_PRELOAD entries (space or colon separated), then ``/etc/ld.so.preload``."""

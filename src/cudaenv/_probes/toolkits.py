@@ -1,8 +1,9 @@
 """CUDA toolkits wherever they are, what each holds, and the one each consumer would use.
 
 Sources: the variables (``CUDA_HOME``, ``CUDA_PATH``, ``CUDA_ROOT``), ``nvcc`` on PATH, the
-usual system places (``/usr/local/cuda``, ``/usr/local/cuda-X.Y``, ``/opt/cuda``), the target
-environment's conda packages, and NVIDIA's pip wheels in its site directories.
+usual system places (``/usr/local/cuda``, ``/usr/local/cuda-X.Y``, ``/opt/cuda``,
+``/opt/cuda-X.Y``), the target environment's conda packages, and NVIDIA's pip wheels in its
+site directories.
 
 A root's version comes from, in order: ``version.json``, ``version.txt``, NVIDIA wheel
 dist-infos kept in the root, the ``CUDA_VERSION`` macro of ``include/cuda.h``, conda-meta
@@ -273,9 +274,10 @@ def discover_toolkits(
     for path in ("/usr/local/cuda", "/opt/cuda"):
         if host.is_dir(path):
             add(path, path)
-    for entry in host.listdir("/usr/local"):
-        if re.fullmatch(r"cuda-\d+(\.\d+)?", entry):
-            add(f"/usr/local/{entry}", f"/usr/local/{entry}")
+    for parent in ("/usr/local", "/opt"):
+        for entry in host.listdir(parent):
+            if re.fullmatch(r"cuda-\d+(\.\d+)?", entry):
+                add(f"{parent}/{entry}", f"{parent}/{entry}")
     if env is not None and env.has_conda_meta and _conda_source(env) is not None:
         add(env.prefix, "the environment")
     toolkits = [

@@ -1,0 +1,423 @@
+"""Which copy of each CUDA library the loader picks for the frameworks, and what is wrong
+with it: missing, shadowed, lacking symbols, a driver stub, mixed wheel families, unmet pins."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Iterator
+from typing import Optional
+
+from .._formats.metadata import canonicalize_name, requirement_name
+from .._formats.pyversion import version_tuple
+from .._knowledge.cuda_libs import DRIVER_LIBRARIES, cuda_library_stem, library_major
+from ..findings import Finding
+from ..snapshot import Distribution, LibraryTree, LoadedLibrary, Snapshot
+from ._common import finding, quote
+
+__all__ = [
+    "cuda_wheel_requirements_unmet",
+    "cudnn_version_mismatch",
+    "driver_stub_shadowing",
+    "library_missing",
+    "library_shadowed",
+    "mixed_cuda_wheel_families",
+    "symbol_version_missing",
+]
+
+_WHEEL = re.compile(r"^(nvidia-.+?)(?:-cu(\d+))?$")
+_VERSIONED_LIKE_CUDA = frozenset(
+    {
+        "nvidia-cuda-runtime",
+        "nvidia-cuda-nvrtc",
+        "nvidia-cuda-nvcc",
+        "nvidia-cuda-cupti",
+        "nvidia-cuda-crt",
+        "nvidia-cuda-cccl",
+        "nvidia-nvjitlink",
+        "nvidia-nvvm",
+        "nvidia-cublas",
+    }
+)
+"""Suffixless wheels (CUDA 13+) whose version is the CUDA version."""
+
+
+def _framework_trees(s: Snapshot) -> list[LibraryTree]:
+    return [t for t in s.libraries.trees if not t.consumer.startswith("nvidia-")]
+
+
+def _all_objects(s: Snapshot) -> Iterable[tuple[LibraryTree, LoadedLibrary]]:
+    for tree in s.libraries.trees:
+        for obj in tree.objects:
+            yield tree, obj
+
+
+def _is_driver(name: str) -> bool:
+    return cuda_library_stem(posixpath.basename(name)) in DRIVER_LIBRARIES
+
+
+def _ld_library_path_fix(s: Snapshot, directory: str) -> str:
+    keep = [d for d in s.libraries.ld_library_path if d != directory]
+    if keep:
+        return f"export LD_LIBRARY_PATH={quote(':'.join(keep))}"
+    return "unset LD_LIBRARY_PATH"
+
+
+def _wheel_dists(s: Snapshot) -> list[Distribution]:
+    return [
+        d
+        for site in s.site_dirs
+        if site.role in ("site", "user", "pythonpath", "pth")
+        for d in site.distributions
+        if canonicalize_name(d.name).startswith("nvidia-")
+    ]
+
+
+def library_missing(s: Snapshot) -> Iterator[Finding]:
+    shipped_names = {lib.name for lib in s.libraries.shipped}
+    missing: dict[str, list[str]] = {}
+    for tree, obj in _all_objects(s):
+        if not obj.cuda or obj.path is not None or obj.error or _is_driver(obj.name):
+            continue
+        if tree.consumer.startswith("nvidia-") and obj.name in shipped_names:
+            continue  # another wheel ships it: consumers load wheels in dependency order
+        missing.setdefault(obj.name, []).append(f"{tree.consumer}: needed by {obj.needed_by}")
+    for obj in s.libraries.opened_by_name:
+        if obj.path is None and not obj.error and not _is_driver(obj.name):
+            missing.setdefault(obj.name, []).append("opened by name (dlopen) at run time")
+    if not missing:
+        return
+    names = sorted(missing)
+    trace = next(
+        (o for _, o in _all_objects(s) if o.name == names[0] and o.tried),
+        next((o for o in s.libraries.opened_by_name if o.name == names[0]), None),
+    )
+    evidence = [f"{name} — {'; '.join(sorted(set(why))[:3])}" for name, why in missing.items()]
+    if trace is not None and trace.tried:
+        evidence.append(
+            f"the loader tried for {names[0]}: "
+            + ", ".join(f"{a.path} ({a.via})" for a in trace.tried[:6])
+        )
+    requires = _unmet_requirements(s)
+    fixes = (
+        [f"python -m pip install {' '.join(sorted({r for r, _, _ in requires}))}"]
+        if requires
+        else []
+    )
+    fixes.append(
+        "reinstall the framework with its dependencies (no --no-deps), from the index "
+        "matching its CUDA build"
+    )
+    yield finding(
+        "library-missing",
+        f"{len(names)} CUDA librar{'y' if len(names) == 1 else 'ies'} cannot be found: "
+        + ", ".join(names[:4]),
+        "An installed framework needs these libraries (linked, or opened by name), and the "
+        "loader finds them nowhere: not in the frameworks' RPATH/RUNPATH, LD_LIBRARY_PATH, the "
+        "ld.so cache or the default directories. The import (or the first GPU call) fails with "
+        f"'{names[0]}: cannot open shared object file'.",
+        evidence,
+        fixes,
+    )
+
+
+def _shipped_copy(s: Snapshot, obj: LoadedLibrary) -> Optional[tuple[str, str, Optional[str]]]:
+    base = posixpath.basename(obj.name)
+    for lib in s.libraries.shipped:
+        if lib.name == base and lib.path != obj.path:
+            return lib.path, lib.owner, lib.version
+    return None
+
+
+def _newer(a: str, b: str) -> bool:
+    return version_tuple(a) > version_tuple(b)
+
+
+def library_shadowed(s: Snapshot) -> Iterator[Finding]:
+    hits = []
+    worst = "info"
+    seen: set[str] = set()
+    for tree, obj in _all_objects(s):
+        if not obj.cuda or obj.path is None or obj.via == "loaded" or obj.path in seen:
+            continue
+        if obj.owner is not None and obj.owner.startswith(("pip", "conda")):
+            continue  # the environment's own copy
+        shipped = _shipped_copy(s, obj)
+        if shipped is None or obj.version is None or shipped[2] is None:
+            continue
+        ours_version = shipped[2]
+        if (
+            obj.version == ours_version
+            or ours_version.startswith(obj.version + ".")
+            or obj.version.startswith(ours_version + ".")
+        ):
+            continue
+        seen.add(obj.path)
+        older = not _newer(obj.version, ours_version)
+        worst = "warning" if older else worst
+        hits.append((tree, obj, shipped, older))
+    if not hits:
+        return
+    evidence = []
+    fixes: list[str] = []
+    for tree, obj, (path, owner, version), older in hits:
+        evidence.append(
+            f"{obj.name}: the loader takes {obj.path} ({obj.via}, {obj.owner or 'version'} "
+            f"{obj.version}) — {tree.consumer} ships {path} ({owner} {version}); the one taken is "
+            f"{'older' if older else 'newer'}"
+        )
+        if obj.via == "ld_library_path" and obj.path is not None:
+            fix = _ld_library_path_fix(s, posixpath.dirname(obj.path))
+            if fix not in fixes:
+                fixes.append(fix)
+    fixes.append(
+        "or put the environment's own copies first: "
+        "export LD_LIBRARY_PATH=<the wheel's lib dir>:$LD_LIBRARY_PATH"
+    )
+    yield finding(
+        "library-shadowed",
+        f"{len(hits)} CUDA librar{'y is' if len(hits) == 1 else 'ies are'} taken from outside "
+        "the environment, at another version",
+        "The loader picks a copy of these libraries other than the one the framework installed "
+        "with it, because LD_LIBRARY_PATH (or the cache) comes first in its search. An older "
+        "copy lacks newer symbols (undefined symbol errors); a newer one usually works but is not "
+        "what was tested.",
+        evidence,
+        fixes,
+        severity=worst,
+    )
+
+
+def symbol_version_missing(s: Snapshot) -> Iterator[Finding]:
+    gaps = s.libraries.symbol_gaps
+    if not gaps:
+        return
+    by_pair: dict[tuple[str, str], list[str]] = {}
+    for gap in gaps:
+        label = (
+            f"version `{gap.version}' (node missing)"
+            if gap.node_missing
+            else f"{gap.symbol}, version {gap.version}"
+        )
+        by_pair.setdefault((gap.importer, gap.provider), []).append(label)
+    providers = {gap.provider for gap in gaps}
+    via = {o.path: o for _, o in _all_objects(s) if o.path in providers}
+    evidence = []
+    fixes: list[str] = []
+    for (importer, provider), labels in by_pair.items():
+        how = via.get(provider)
+        evidence.append(
+            f"{posixpath.basename(importer)} needs {', '.join(labels[:4])} — the "
+            f"loader gives it {provider}"
+            + (f" ({how.via}, {how.owner or 'version'} {how.version or '?'})" if how else "")
+        )
+        if how is not None and how.via == "ld_library_path":
+            fix = _ld_library_path_fix(s, posixpath.dirname(provider))
+            if fix not in fixes:
+                fixes.append(fix)
+    first = gaps[0]
+    fixes.append(
+        f"make the loader find a copy of {posixpath.basename(first.provider)} at least as "
+        f"new as {posixpath.basename(first.importer)} expects (the matching nvidia-* wheel)"
+    )
+    yield finding(
+        "symbol-version-missing",
+        f"{posixpath.basename(first.importer)} would fail with 'undefined symbol: "
+        f"{first.symbol or first.version}'",
+        "A library the loader picks is older than the one its user was built against: it has the "
+        "version node but lacks newer symbols. Loading fails with 'undefined symbol: "
+        f"{first.symbol}, version {first.version}' (or 'version not found').",
+        evidence,
+        fixes,
+    )
+
+
+def driver_stub_shadowing(s: Snapshot) -> Iterator[Finding]:
+    stubs = [o for o in s.libraries.opened_by_name if o.stub and o.path]
+    stubs += [o for _, o in _all_objects(s) if o.stub and o.path and o not in stubs]
+    stubs += [o for o in s.libraries.preload if o.stub and o.path]
+    if not stubs:
+        return
+    stub = stubs[0]
+    assert stub.path is not None  # filtered above
+    fixes = []
+    if stub.via == "ld_library_path":
+        fixes.append(_ld_library_path_fix(s, posixpath.dirname(stub.path)))
+    elif stub.via == "preload":
+        fixes.append("remove the stub from LD_PRELOAD")
+    fixes.append(
+        f"never put a toolkit's stubs/ directory (here {posixpath.dirname(stub.path)}) on "
+        "a run-time search path; it is for linking only"
+    )
+    yield finding(
+        "driver-stub-shadowing",
+        "The loader would load a stub libcuda instead of the NVIDIA driver",
+        f"{stub.name} resolves to {stub.path} ({stub.via}), a link-time stub from a toolkit or "
+        "conda package. Any CUDA call then fails with 'CUDA driver is a stub library' (error 34), "
+        "even where a driver is installed.",
+        [f"{o.name} → {o.path} ({o.via})" for o in stubs],
+        fixes,
+    )
+
+
+def _family(dist: Distribution) -> Optional[tuple[str, int]]:
+    name = canonicalize_name(dist.name)
+    match = _WHEEL.match(name)
+    if not match:
+        return None
+    component, suffix = match.group(1), match.group(2)
+    if suffix:
+        return component, int(suffix)
+    if component in _VERSIONED_LIKE_CUDA and dist.version.split(".")[0].isdigit():
+        return component, int(dist.version.split(".")[0])
+    return None
+
+
+def mixed_cuda_wheel_families(s: Snapshot) -> Iterator[Finding]:
+    families: dict[int, list[str]] = {}
+    components: dict[str, set[int]] = {}
+    for dist in _wheel_dists(s):
+        found = _family(dist)
+        if found is None:
+            continue
+        component, major = found
+        families.setdefault(major, []).append(f"{dist.name} {dist.version}")
+        components.setdefault(component, set()).add(major)
+    if len(families) < 2:
+        return
+    clashing = sorted(c for c, majors in components.items() if len(majors) > 1)
+    summary = ", ".join(f"cu{m}: {len(v)}" for m, v in sorted(families.items()))
+    yield finding(
+        "mixed-cuda-wheel-families",
+        f"NVIDIA wheels of different CUDA majors in one environment ({summary})",
+        "Wheels built for different CUDA majors are installed side by side. The same component "
+        "of two majors installs into the same directory and overwrites itself"
+        + (f" (here: {', '.join(clashing)})" if clashing else "")
+        + "; a framework may load the wrong major or mix them.",
+        [f"CUDA {major}: {', '.join(sorted(names))}" for major, names in sorted(families.items())],
+        [
+            "python -m pip uninstall <the wheels of the major no framework here needs>",
+            (
+                "then reinstall the framework so its own wheels are restored: "
+                "python -m pip install --force-reinstall <framework>"
+            ),
+        ],
+        severity="error" if clashing else "warning",
+    )
+
+
+def _marker_environment(s: Snapshot) -> dict[str, str]:
+    env = s.target_env
+    version = (
+        (env.python_version if env else None)
+        or (s.target.interpreter.version if s.target.interpreter else None)
+        or "3.11"
+    )
+    machine = s.libraries.machine
+    return {
+        "python_version": version,
+        "python_full_version": f"{version}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "platform_machine": machine,
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
+
+
+def _unmet_requirements(s: Snapshot) -> list[tuple[str, str, Optional[str]]]:
+    """(requirement, required by, installed version or None) for nvidia-*/cuda-* pins."""
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # only here
+
+    installed: dict[str, str] = {}
+    everything = [
+        d
+        for site in s.site_dirs
+        if site.role in ("site", "user", "pythonpath", "pth")
+        for d in site.distributions
+    ]
+    for dist in everything:
+        installed.setdefault(canonicalize_name(dist.name), dist.version)
+    marker_env = _marker_environment(s)
+    unmet = []
+    for dist in everything:
+        for text in dist.requires_dist:
+            name = requirement_name(text)
+            if name is None or not name.startswith(("nvidia-", "cuda-")):
+                continue
+            try:
+                requirement = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if requirement.marker is not None and not requirement.marker.evaluate(marker_env):
+                continue
+            have = installed.get(name)
+            if have is None or (
+                requirement.specifier and not requirement.specifier.contains(have, prereleases=True)
+            ):
+                unmet.append(
+                    (str(requirement).split(";")[0].strip(), f"{dist.name} {dist.version}", have)
+                )
+    return unmet
+
+
+def cuda_wheel_requirements_unmet(s: Snapshot) -> Iterator[Finding]:
+    unmet = _unmet_requirements(s)
+    if not unmet:
+        return
+    missing = [u for u in unmet if u[2] is None]
+    evidence = [
+        f"{owner} requires {req}: " + (f"{have} installed" if have else "not installed")
+        for req, owner, have in unmet
+    ]
+    install = " ".join(sorted({f'"{req}"' for req, _, _ in unmet}))
+    yield finding(
+        "cuda-wheel-requirements-unmet",
+        f"{len(unmet)} NVIDIA wheel requirement(s) of installed packages are not met",
+        "Packages here declare the NVIDIA wheels they were built with (Requires-Dist), but "
+        + ("some are missing" if missing else "some are installed at other versions")
+        + " — typical after --no-deps, a lockfile that dropped them, or a later install that "
+        "replaced them. The libraries they carry are then absent or not the ones tested.",
+        evidence,
+        [f"python -m pip install {install}"],
+        severity="error" if missing else "warning",
+    )
+
+
+_CUDNN_PIN = re.compile(r"^nvidia-cudnn-cu\d+\s*(?:===?|~=|>=|>)\s*(\d+)")
+
+
+def cudnn_version_mismatch(s: Snapshot) -> Iterator[Finding]:
+    needs: dict[str, set[int]] = {}
+    everything = [
+        d
+        for site in s.site_dirs
+        if site.role in ("site", "user", "pythonpath", "pth")
+        for d in site.distributions
+    ]
+    for dist in everything:
+        for text in dist.requires_dist:
+            match = _CUDNN_PIN.match(text.split(";")[0].strip().lower())
+            if match:
+                needs.setdefault(f"{dist.name} {dist.version}", set()).add(int(match.group(1)))
+    for tree in _framework_trees(s):
+        for obj in tree.objects:
+            if cuda_library_stem(obj.name) == "libcudnn":
+                major = library_major(obj.name)
+                if major is not None:
+                    needs.setdefault(tree.consumer, set()).add(major)
+    majors = {m for ms in needs.values() for m in ms}
+    if len(majors) < 2:
+        return
+    yield finding(
+        "cudnn-version-mismatch",
+        "Frameworks here need different cuDNN majors: " + ", ".join(str(m) for m in sorted(majors)),
+        "cuDNN wheels of every major install into the same nvidia/cudnn/lib directory and one "
+        "process loads one cuDNN, so at most one of these frameworks gets the cuDNN it was built "
+        "for: the other fails with 'Loaded runtime CuDNN library ... but source was compiled "
+        "with ...' or CUDNN_STATUS_NOT_INITIALIZED.",
+        [f"{who} needs cuDNN {', '.join(str(m) for m in sorted(ms))}" for who, ms in needs.items()],
+        ["keep the frameworks that need different cuDNN majors in separate environments"],
+    )

@@ -3,6 +3,10 @@ symbol-version-missing, driver-stub-shadowing; and the wheel-metadata findings."
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from cudaworld import pip_torch, place, simple, system_nvjitlink
@@ -178,3 +182,30 @@ def test_frameworks_agreeing_on_cudnn_9(world: World) -> None:
     world.dist(ML_SITE, "jax-cuda12-plugin", "0.4.35", requires=["nvidia-cudnn-cu12>=9.1,<10.0"])
     world.dist(ML_SITE, "nvidia-cudnn-cu12", "9.1.0.70")
     assert "cudnn-version-mismatch" not in world.codes()
+
+
+def test_toolkit_listed_in_ld_so_conf_but_ldconfig_not_run(world: World) -> None:
+    ml_world(world)
+    world.file("/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n")
+    world.file("/etc/ld.so.conf.d/cuda.conf", "/usr/local/cuda-12.4/lib64\n")
+    place(world, "/usr/local/cuda-12.4/lib64/libcudart.so.12.4.127", simple("libcudart.so.12"))
+    world.link("/usr/local/cuda-12.4/lib64/libcudart.so.12", "libcudart.so.12.4.127")
+    found = finding(world.doctor(), "ld-cache-stale")
+    assert any(
+        "/usr/local/cuda-12.4/lib64" in e and "libcudart.so.12" in e for e in found["evidence"]
+    )
+    assert found["fix"] == ["sudo ldconfig"]
+
+
+def test_after_a_real_ldconfig_the_cache_holds_them(world: World) -> None:
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    if not Path(ldconfig).exists():
+        pytest.fail("this test needs ldconfig")
+    test_toolkit_listed_in_ld_so_conf_but_ldconfig_not_run(world)
+    subprocess.run([ldconfig, "-r", str(world.root)], check=True, capture_output=True)
+    report = world.doctor()
+    assert "ld-cache-stale" not in [f["code"] for f in report["findings"]]
+    answer = next(
+        o for o in report["facts"]["libraries"]["opened_by_name"] if o["name"] == "libcuda.so.1"
+    )
+    assert answer["path"] is None  # the cache is read: no driver here, and no error either

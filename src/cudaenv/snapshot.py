@@ -48,6 +48,7 @@ __all__ = [
     "Target",
     "Toolkit",
     "ToolkitChoice",
+    "UncachedLibraries",
     "UserSite",
     "VenvConfig",
     "Workdir",
@@ -407,6 +408,15 @@ class SymbolGap:
 
 
 @record
+class UncachedLibraries:
+    """CUDA libraries in a directory ld.so.conf lists that /etc/ld.so.cache does not hold."""
+
+    conf: str
+    directory: str
+    names: tuple[str, ...] = ()
+
+
+@record
 class Libraries:
     """The loader's view of the target interpreter's process."""
 
@@ -419,7 +429,9 @@ class Libraries:
     """Names frameworks dlopen() at run time (``libcuda.so.1``, NVRTC), as the loader finds them."""
     shipped: tuple[ShippedLibrary, ...] = ()
     symbol_gaps: tuple[SymbolGap, ...] = ()
+    cache_exists: bool = False
     cache_error: Optional[str] = None
+    uncached: tuple[UncachedLibraries, ...] = ()
 
 
 @record

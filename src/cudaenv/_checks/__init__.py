@@ -45,6 +45,7 @@ CHECKS: tuple[Check, ...] = (
     libraries.cudnn_version_mismatch,
     libraries.library_missing,
     libraries.library_shadowed,
+    libraries.ld_cache_stale,
     toolkit.stale_path_entry,
     pip.pip_install_redirected,
     pip.conda_pip_duplicate,

@@ -127,6 +127,11 @@ _ORDERED = (
         "the loader picks another copy of a CUDA library, at another version",
     ),
     CodeInfo(
+        "ld-cache-stale",
+        "warning",
+        "CUDA libraries in an ld.so.conf directory are missing from the ld.so cache",
+    ),
+    CodeInfo(
         "venv-over-conda",
         "warning",
         "a venv on top of a conda env without system site-packages",

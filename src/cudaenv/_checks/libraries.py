@@ -19,6 +19,7 @@ __all__ = [
     "cuda_wheel_requirements_unmet",
     "cudnn_version_mismatch",
     "driver_stub_shadowing",
+    "ld_cache_stale",
     "library_missing",
     "library_shadowed",
     "mixed_cuda_wheel_families",
@@ -329,37 +330,41 @@ def _marker_environment(s: Snapshot) -> dict[str, str]:
 
 def _unmet_requirements(s: Snapshot) -> list[tuple[str, str, Optional[str]]]:
     """(requirement, required by, installed version or None) for nvidia-*/cuda-* pins."""
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415  # only here
-
-    installed: dict[str, str] = {}
     everything = [
         d
         for site in s.site_dirs
         if site.role in ("site", "user", "pythonpath", "pth")
         for d in site.distributions
     ]
+    candidates = [
+        (dist, text, name)
+        for dist in everything
+        for text in dist.requires_dist
+        if (name := requirement_name(text)) is not None and name.startswith(("nvidia-", "cuda-"))
+    ]
+    if not candidates:
+        return []  # nothing to evaluate: spare the 25 ms import of packaging.requirements
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    installed: dict[str, str] = {}
     for dist in everything:
         installed.setdefault(canonicalize_name(dist.name), dist.version)
     marker_env = _marker_environment(s)
     unmet = []
-    for dist in everything:
-        for text in dist.requires_dist:
-            name = requirement_name(text)
-            if name is None or not name.startswith(("nvidia-", "cuda-")):
-                continue
-            try:
-                requirement = Requirement(text)
-            except InvalidRequirement:
-                continue
-            if requirement.marker is not None and not requirement.marker.evaluate(marker_env):
-                continue
-            have = installed.get(name)
-            if have is None or (
-                requirement.specifier and not requirement.specifier.contains(have, prereleases=True)
-            ):
-                unmet.append(
-                    (str(requirement).split(";")[0].strip(), f"{dist.name} {dist.version}", have)
-                )
+    for dist, text, name in candidates:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate(marker_env):
+            continue
+        have = installed.get(name)
+        if have is None or (
+            requirement.specifier and not requirement.specifier.contains(have, prereleases=True)
+        ):
+            unmet.append(
+                (str(requirement).split(";")[0].strip(), f"{dist.name} {dist.version}", have)
+            )
     return unmet
 
 
@@ -420,4 +425,21 @@ def cudnn_version_mismatch(s: Snapshot) -> Iterator[Finding]:
         "with ...' or CUDNN_STATUS_NOT_INITIALIZED.",
         [f"{who} needs cuDNN {', '.join(str(m) for m in sorted(ms))}" for who, ms in needs.items()],
         ["keep the frameworks that need different cuDNN majors in separate environments"],
+    )
+
+
+def ld_cache_stale(s: Snapshot) -> Iterator[Finding]:
+    uncached = s.libraries.uncached
+    if not uncached:
+        return
+    cache = "/etc/ld.so.cache" if s.libraries.cache_exists else "no /etc/ld.so.cache at all"
+    yield finding(
+        "ld-cache-stale",
+        "CUDA libraries in an ld.so.conf directory are missing from the loader's cache",
+        "ld.so.conf lists these directories, so whoever configured them meant the loader to find "
+        "their libraries — but the loader reads only the cache ldconfig writes, and the cache "
+        f"({cache}) does not hold them: ldconfig has not been run since they were installed "
+        "(on WSL, ldconfig also skips /usr/lib/wsl/lib files that are not symlinks).",
+        [f"{u.directory} (from {u.conf}): {', '.join(u.names[:6])}" for u in uncached],
+        ["sudo ldconfig"],
     )

@@ -38,8 +38,10 @@ from ..snapshot import (
     SymbolGap,
     Target,
     Toolkit,
+    UncachedLibraries,
 )
 from .loader import LoaderModel
+from .searchpaths import ld_so_conf_dirs
 
 __all__ = ["library_facts"]
 
@@ -311,6 +313,18 @@ def library_facts(
             loaded = model.dlopen(shipped.path, model.main)
             objects = tuple(_library(host, owners, r) for r in loaded)
             trees.append(LibraryTree(shipped.owner.split(" ", 1)[1], shipped.path, objects))
+    cached = model.cached_paths()
+    uncached = []
+    for conf, directory in ld_so_conf_dirs(host):
+        found = tuple(
+            n
+            for n in host.listdir(directory)
+            if is_cuda_library(n)
+            and re.search(r"\.so\.\d+$", n)
+            and posixpath.join(directory, n) not in cached
+        )
+        if found:
+            uncached.append(UncachedLibraries(conf, directory, found))
     return Libraries(
         interpreter=program,
         machine=model.machine,
@@ -320,5 +334,7 @@ def library_facts(
         opened_by_name=tuple(opened_by_name),
         shipped=tuple(owners.shipped),
         symbol_gaps=tuple(_symbol_gaps(host, model)),
+        cache_exists=model.cache_exists,
         cache_error=model.cache_error,
+        uncached=tuple(uncached),
     )

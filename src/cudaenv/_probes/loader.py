@@ -301,6 +301,15 @@ class LoaderModel:
             return []  # glibc ignores DT_RPATH when DT_RUNPATH is present
         return self._split(value, ":", obj.origin, self.host.cwd or "/")
 
+    def cached_paths(self) -> set[str]:
+        """Every path the cache holds (an empty set without a cache)."""
+        self._cache_lookup("")
+        return {e.path for entries in (self._cache or {}).values() for e in entries}
+
+    @property
+    def cache_exists(self) -> bool:
+        return self.host.is_file("/etc/ld.so.cache")
+
     def _cache_lookup(self, name: str) -> Optional[CacheEntry]:
         if self._cache is None:
             self._cache = {}

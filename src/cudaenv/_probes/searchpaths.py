@@ -11,7 +11,7 @@ from .._formats.ldso import parse_ld_so_conf
 from .._host import Host
 from ..snapshot import MissingDirectory
 
-__all__ = ["missing_directories"]
+__all__ = ["ld_so_conf_dirs", "missing_directories"]
 
 _LIST_VARIABLES = ("PATH", "LD_LIBRARY_PATH")
 # Entries every distribution ships whether or not they exist: not worth a word.
@@ -45,6 +45,11 @@ def _conf_dirs(host: Host, path: str, seen: set[str]) -> list[tuple[str, str]]:
     return found
 
 
+def ld_so_conf_dirs(host: Host) -> list[tuple[str, str]]:
+    """(conf file, directory) for every directory /etc/ld.so.conf lists, includes followed."""
+    return _conf_dirs(host, "/etc/ld.so.conf", set())
+
+
 def missing_directories(host: Host) -> tuple[MissingDirectory, ...]:
     missing: list[MissingDirectory] = []
     for variable in _LIST_VARIABLES:
@@ -55,7 +60,7 @@ def missing_directories(host: Host) -> tuple[MissingDirectory, ...]:
         value = host.env(variable)
         if value and value.startswith("/") and ":" not in value and not host.exists(value):
             missing.append(MissingDirectory(variable, value))
-    for conf, directory in _conf_dirs(host, "/etc/ld.so.conf", set()):
+    for conf, directory in ld_so_conf_dirs(host):
         if (
             directory.startswith("/")
             and not _DEFAULTS.match(directory)

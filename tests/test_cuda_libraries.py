@@ -114,22 +114,30 @@ def test_cupy_without_nvrtc(world: World) -> None:
     assert any("opened by name" in e for e in found["evidence"])
 
 
+def cuda_wheels(world: World) -> None:
+    """CuPy's [ctk] extra: the CUDA runtime and NVRTC wheels."""
+    world.dist(ML_SITE, "nvidia-cuda-nvrtc-cu12", "12.9.86")
+    place(world, f"{ML_SITE}/nvidia/cuda_nvrtc/lib/libnvrtc.so.12", simple("libnvrtc.so.12"))
+    world.dist(ML_SITE, "nvidia-cuda-runtime-cu12", "12.9.79")
+    place(world, f"{ML_SITE}/nvidia/cuda_runtime/lib/libcudart.so.12", simple("libcudart.so.12"))
+
+
 def test_cupy_13_does_not_look_in_the_nvrtc_wheel(world: World) -> None:
     """CuPy <= 13 dlopen()s NVRTC by name: a wheel's copy is not on the loader's path."""
     ml_world(world)
     world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
-    world.dist(ML_SITE, "nvidia-cuda-nvrtc-cu12", "12.9.86")
-    place(world, f"{ML_SITE}/nvidia/cuda_nvrtc/lib/libnvrtc.so.12", simple("libnvrtc.so.12"))
+    cuda_wheels(world)
     assert "libnvrtc.so.12" in finding(world.doctor(), "library-missing")["title"]
-    world.env["LD_LIBRARY_PATH"] = f"{ML_SITE}/nvidia/cuda_nvrtc/lib"  # the documented fix
+    world.env["LD_LIBRARY_PATH"] = (  # the documented fix
+        f"{ML_SITE}/nvidia/cuda_nvrtc/lib:{ML_SITE}/nvidia/cuda_runtime/lib"
+    )
     assert "library-missing" not in world.codes()
 
 
 def test_cupy_14_finds_nvrtc_in_the_wheels(world: World) -> None:
     ml_world(world)
     world.dist(ML_SITE, "cupy-cuda12x", "14.0.1")
-    world.dist(ML_SITE, "nvidia-cuda-nvrtc-cu12", "12.9.86")
-    place(world, f"{ML_SITE}/nvidia/cuda_nvrtc/lib/libnvrtc.so.12", simple("libnvrtc.so.12"))
+    cuda_wheels(world)
     report = world.doctor()
     assert "library-missing" not in [f["code"] for f in report["findings"]]
     nvrtc = next(
@@ -209,3 +217,19 @@ def test_after_a_real_ldconfig_the_cache_holds_them(world: World) -> None:
         o for o in report["facts"]["libraries"]["opened_by_name"] if o["name"] == "libcuda.so.1"
     )
     assert answer["path"] is None  # the cache is read: no driver here, and no error either
+
+
+def test_torch_with_only_its_cuda_library_in_the_world(world: World) -> None:
+    """A world may hold torch/lib/libtorch_cuda.so without the _C extension."""
+    torch_world(world, wheels=False)
+    world.real(f"{ML_SITE}/torch/_C.cpython-311-x86_64-linux-gnu.so").unlink()
+    found = finding(world.doctor(), "library-missing")
+    assert "libcudart.so.12" in found["title"]
+
+
+def test_cupy_without_a_cuda_runtime(world: World) -> None:
+    """C13: a driver-only machine; CuPy's modules find no libcudart.so.12."""
+    ml_world(world)
+    world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
+    found = finding(world.doctor(), "library-missing")
+    assert "libcudart.so.12" in found["title"]

@@ -94,7 +94,10 @@ def pip_names_for_conda_package(conda_name: str) -> tuple[str, ...]:
 
 
 ENTRY_OBJECTS = (
-    ("torch", ("torch/_C.*.so", "torch/_C.so")),
+    (
+        "torch",
+        ("torch/_C.*.so", "torch/_C.so", "torch/lib/libtorch_cuda*.so", "torch/lib/libc10_cuda.so"),
+    ),
     ("torchvision", ("torchvision/_C.*.so", "torchvision/_C.so")),
     ("torchaudio", ("torchaudio/lib/libtorchaudio*.so", "torchaudio/lib/_torchaudio*.so")),
     ("cupy", ("cupy_backends/cuda/api/runtime*.so", "cupy/_core/core*.so")),
@@ -112,9 +115,11 @@ first; their dependency trees are the libraries the framework needs.  Order is i
 an extension module resolves against what the framework before it already loaded."""
 
 OPENED_BY_NAME = (
-    ("cupy", "cupy-cuda11x", ("libnvrtc.so.11.2",)),
-    ("cupy", "cupy-cuda12x", ("libnvrtc.so.12",)),
-    ("cupy", "cupy-cuda13x", ("libnvrtc.so.13",)),
+    ("cupy", "cupy-cuda11x", ("libcudart.so.11.0", "libnvrtc.so.11.2")),
+    ("cupy", "cupy-cuda12x", ("libcudart.so.12", "libnvrtc.so.12")),
+    ("cupy", "cupy-cuda13x", ("libcudart.so.13", "libnvrtc.so.13")),
 )
-"""(framework, distribution, names it dlopen()s lazily) — CuPy loads NVRTC by name when it
-first compiles a kernel (knowledge base 6.2: "CuPy failed to load libnvrtc.so.12")."""
+"""(framework, distribution, names found through the loader's path at run time).  CuPy <= 13
+wheels bundle no CUDA runtime: their modules need ``libcudart`` from the system's loader path,
+and NVRTC is dlopen()ed by name when a kernel is first compiled (knowledge base 4.e, 6.2:
+"CuPy failed to load libnvrtc.so.12"); CuPy 14 looks in NVIDIA's wheels first."""

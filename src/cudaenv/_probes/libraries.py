@@ -276,10 +276,13 @@ def library_facts(
         for site in sites:  # the first copy on sys.path is the one imported
             starts = [p for pattern in patterns for p in _glob(host, site.path, pattern)]
             if starts:
+                # One tree per framework: later entry objects add what the first did not load.
+                merged: dict[str, LoadedLibrary] = {}
                 for start in starts:
-                    loaded = model.dlopen(start, model.main)
-                    objects = tuple(_library(host, owners, r) for r in loaded)
-                    trees.append(LibraryTree(consumer, start, objects))
+                    for resolution in model.dlopen(start, model.main):
+                        if resolution.name not in merged:
+                            merged[resolution.name] = _library(host, owners, resolution)
+                trees.append(LibraryTree(consumer, starts[0], tuple(merged.values())))
                 break
     # Names opened at run time, before anything else is loaded on the frameworks' behalf.
     versions = {canonicalize_name(d.name): d.version for s in sites for d in s.distributions}

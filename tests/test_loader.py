@@ -7,6 +7,8 @@ answer (``cudaenv which --from PROGRAM --all``).
 
 from __future__ import annotations
 
+import re
+import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
@@ -328,3 +330,16 @@ def test_dlopen_by_a_library_uses_its_rpath_and_the_programs(tmp_path: Path) -> 
         "libplug.so", "/", {"PWD": str(tmp_path), "PATH": "/nonexistent"}, from_file=str(host_lib)
     )
     assert (ours["path"], ours["via"]) == (str(target), "rpath")
+
+
+def test_the_dynamic_linker_is_reused_under_its_pt_interp_name(tmp_path: Path) -> None:
+    """libc needs ld-linux-x86-64.so.2: the map glibc made first, named by PT_INTERP."""
+    app = compile_elf(tmp_path / "app", "int main(void){return 0;}", shared=False)
+    ldd = subprocess.run(["ldd", str(app)], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"^\s*(/\S*ld-linux\S*) \(0x", ldd, flags=re.MULTILINE)
+    assert match is not None, ldd
+    ours = model(app, {}, tmp_path)
+    assert (ours["ld-linux-x86-64.so.2"]["path"], ours["ld-linux-x86-64.so.2"]["via"]) == (
+        match.group(1),
+        "loaded",
+    )

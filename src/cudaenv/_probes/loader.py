@@ -62,6 +62,8 @@ class ObjectInfo:
     runpath: Optional[str] = None
     nodeflib: bool = False
     executable: bool = False
+    interpreter: Optional[str] = None
+    """PT_INTERP: the dynamic linker a program names, loaded before anything else."""
     error: Optional[str] = None
 
 
@@ -181,6 +183,7 @@ class LoaderModel:
                         runpath=elf.runpath,
                         nodeflib=bool(elf.flags_1 & DF_1_NODEFLIB),
                         executable=elf.type == _ET_EXEC or elf.interpreter is not None,
+                        interpreter=elf.interpreter,
                     )
             except ELFError as exc:
                 result = ObjectInfo(error=str(exc))
@@ -449,6 +452,12 @@ class LoaderModel:
             return [Resolution(path, None, None, (), None, info.error)]
         real = self.host.resolve(path) or path
         self.main = self._map(path, real, info, None, set(), origin=posixpath.dirname(real))
+        if info.interpreter and self.host.is_file(info.interpreter):
+            # The dynamic linker is mapped first, under the name PT_INTERP gives it; a NEEDED
+            # entry for its SONAME reuses that map.
+            rtld = self.host.normalize(info.interpreter)
+            rtld_real = self.host.resolve(rtld) or rtld
+            self._map(rtld, rtld_real, self.info(rtld), self.main, set())
         preloaded = self.preload()
         self.preloaded = preloaded
         roots = [self.main] + [

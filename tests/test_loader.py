@@ -83,7 +83,9 @@ def test_ld_library_path_beats_runpath(tmp_path: Path) -> None:
     agree(app, {}, tmp_path, expect={"libf.so.1": (str(tmp_path / "a/libf.so.1"), "runpath")})
 
 
-def test_runpath_applies_to_direct_dependencies_only(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tag", ["runpath", "rpath"])
+def test_which_tags_reach_grandchildren(tmp_path: Path, tag: str) -> None:
+    """The program's DT_RPATH serves every dependency; its DT_RUNPATH only its own NEEDED."""
     deep = library(tmp_path / "lib", "libdeep.so.1", functions=("g",))
     mid = compile_elf(
         tmp_path / "mid/libmid.so.1",
@@ -92,45 +94,16 @@ def test_runpath_applies_to_direct_dependencies_only(tmp_path: Path) -> None:
         link=[deep],
     )
     app = compile_elf(
-        tmp_path / "app",
-        MAIN,
-        shared=False,
-        link=[mid],
-        runpath=f"{tmp_path / 'mid'}:{tmp_path / 'lib'}",
+        tmp_path / "app", MAIN, shared=False, link=[mid], **{tag: f"{tmp_path}/mid:{tmp_path}/lib"}
     )
+    grandchild = (str(tmp_path / "lib/libdeep.so.1"), "rpath") if tag == "rpath" else (None, None)
     agree(
         app,
         {},
         tmp_path,
         expect={
-            "libmid.so.1": (str(tmp_path / "mid/libmid.so.1"), "runpath"),
-            "libdeep.so.1": (None, None),  # the executable's RUNPATH does not reach grandchildren
-        },
-    )
-
-
-def test_rpath_of_the_executable_reaches_every_dependency(tmp_path: Path) -> None:
-    deep = library(tmp_path / "lib", "libdeep.so.1", functions=("g",))
-    mid = compile_elf(
-        tmp_path / "mid/libmid.so.1",
-        "int g(void); int f(void){return g();}",
-        soname="libmid.so.1",
-        link=[deep],
-    )
-    app = compile_elf(
-        tmp_path / "app",
-        MAIN,
-        shared=False,
-        link=[mid],
-        rpath=f"{tmp_path / 'mid'}:{tmp_path / 'lib'}",
-    )
-    agree(
-        app,
-        {},
-        tmp_path,
-        expect={
-            "libmid.so.1": (str(tmp_path / "mid/libmid.so.1"), "rpath"),
-            "libdeep.so.1": (str(tmp_path / "lib/libdeep.so.1"), "rpath"),
+            "libmid.so.1": (str(tmp_path / "mid/libmid.so.1"), tag),
+            "libdeep.so.1": grandchild,
         },
     )
 

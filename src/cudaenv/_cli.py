@@ -70,6 +70,16 @@ def _build_parser() -> _Parser:
     chosen_tk.add_argument("--prefix", metavar="PATH", help="this conda env or venv")
     toolkits.add_argument("--format", choices=("text", "json"), default="text")
 
+    archs = sub.add_parser("archs", help="the GPU architectures compiled into ELF files")
+    archs.add_argument("files", nargs="+", metavar="FILE")
+    archs.add_argument(
+        "--root",
+        metavar="DIR",
+        default="/",
+        help="the files are paths inside this directory (default: /)",
+    )
+    archs.add_argument("--format", choices=("text", "json"), default="text")
+
     demo = sub.add_parser("demo", help="diagnose a bundled example world, to see cudaenv at work")
     demo.add_argument("name", nargs="?", help="which example (default: the first; see --list)")
     demo.add_argument("--list", action="store_true", help="list the examples and exit")
@@ -221,6 +231,37 @@ def _toolkits(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
+def _archs(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._host import Host
+    from ._probes.archs import gpu_code
+    from ._serial import to_json
+
+    if not os.path.isdir(args.root):
+        raise WorldError(f"--root {args.root}: no such directory")
+    host = Host(args.root, {})
+    results = []
+    for name in args.files:
+        path = name if args.root != "/" else os.path.abspath(name)
+        if not host.is_file(path):
+            raise UsageError(f"{name}: no such file")
+        results.append(gpu_code(host, path))
+    if args.format == "json":
+        files = [
+            {k: v for k, v in to_json(r).items() if k != "error" or v is not None} for r in results
+        ]
+        stdout.write(json.dumps({"files": files}, indent=2) + "\n")
+        return EXIT_OK
+    for result in results:
+        stdout.write(f"{result.path}\n")
+        if result.error:
+            stdout.write(f"  error: {result.error}\n")
+        stdout.write(f"  SASS: {' '.join(result.sass) or 'none'}\n")
+        stdout.write(f"  PTX:  {' '.join(result.ptx) or 'none'}")
+        stdout.write(f" (PTX ISA {result.ptx_isa})\n" if result.ptx_isa else "\n")
+        stdout.write(f"  {result.entries} entries, {result.compressed} compressed\n")
+    return EXIT_OK
+
+
 def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._demos import DEMOS, materialize
 
@@ -257,7 +298,13 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     out = stdout or sys.stdout
     parser = _build_parser()
-    commands = {"doctor": _doctor, "which": _which, "toolkits": _toolkits, "demo": _demo}
+    commands = {
+        "doctor": _doctor,
+        "which": _which,
+        "toolkits": _toolkits,
+        "archs": _archs,
+        "demo": _demo,
+    }
     try:
         args = parser.parse_args(argv)
         command = commands.get(args.command)

@@ -26,6 +26,7 @@ __all__ = [
     "Distribution",
     "Environment",
     "Framework",
+    "GpuCode",
     "Interpreter",
     "Kernelspec",
     "Libraries",
@@ -318,6 +319,23 @@ class Framework:
     """The CUDA version it was built with (``X.Y``); None for CPU or ROCm builds."""
     cuda_from: str = "unknown"
     requires_dist: tuple[str, ...] = ()
+
+
+@record
+class GpuCode:
+    """The GPU code one ELF file carries (``cudaenv archs``)."""
+
+    path: str
+    sass: tuple[str, ...] = ()
+    """Distinct SASS architectures, sorted: ``sm_80``, ``sm_90a`` ..."""
+    ptx: tuple[str, ...] = ()
+    """Distinct PTX targets, sorted: ``compute_90`` ..."""
+    ptx_isa: Optional[str] = None
+    """The newest PTX ISA version among the PTX entries (it decides the oldest driver that
+    can JIT-compile them)."""
+    entries: int = 0
+    compressed: int = 0
+    error: Optional[str] = None
 
 
 @record

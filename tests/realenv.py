@@ -188,7 +188,7 @@ def local_channel(channel: Path) -> Path:
         "linux-64",
         "pytorch",
         "2.1.0",
-        "cuda121_py_0",
+        "cpu_py_0",
         {**dist_info_files(site, "torch", "2.1.0"), f"{site}/torch/__init__.py": b""},
         depends=("python",),
     )

@@ -23,14 +23,20 @@ __all__ = [
     "CondaEnvEntry",
     "CondaPackage",
     "CondaSetup",
+    "Container",
     "Distribution",
+    "Driver",
+    "DriverCopy",
+    "DriverLibrary",
     "Environment",
     "Framework",
+    "Gpu",
     "GpuCode",
     "Interpreter",
     "Kernelspec",
     "Libraries",
     "LibraryTree",
+    "LiveCheck",
     "LoadedLibrary",
     "LoaderAttempt",
     "MissingDirectory",
@@ -307,21 +313,6 @@ class Toolkit:
 
 
 @record
-class Framework:
-    """An installed framework and what it was built for, from its files."""
-
-    name: str
-    version: str
-    site: str
-    package_dir: str
-    installer: Optional[str] = None
-    cuda: Optional[str] = None
-    """The CUDA version it was built with (``X.Y``); None for CPU or ROCm builds."""
-    cuda_from: str = "unknown"
-    requires_dist: tuple[str, ...] = ()
-
-
-@record
 class GpuCode:
     """The GPU code one ELF file carries (``cudaenv archs``)."""
 
@@ -336,6 +327,38 @@ class GpuCode:
     entries: int = 0
     compressed: int = 0
     error: Optional[str] = None
+
+
+@record
+class Framework:
+    """An installed framework (or compiled extension) and what it was built for, from its
+    files — never imported."""
+
+    name: str
+    """The canonical distribution name: ``torch``, ``cupy-cuda12x``, ``jax-cuda12-plugin``."""
+    version: str
+    site: str
+    package_dir: str
+    installer: Optional[str] = None
+    cuda: Optional[str] = None
+    """The CUDA version it was built with (``X.Y``, or just ``X`` when only the major is
+    known); None for CPU and ROCm builds and when unknown."""
+    cuda_from: str = "unknown"
+    """Where ``cuda`` came from: torch/version.py, version tag, conda build, package name,
+    build_info.py, NEEDED libcudart ..."""
+    variant: Optional[str] = None
+    """cuda, cpu or rocm; None when the files do not say."""
+    variant_from: str = "unknown"
+    cudnn: Optional[str] = None
+    """The cuDNN version it was built with, where its files say (TensorFlow's build info,
+    conda build strings)."""
+    conda_build: Optional[str] = None
+    """The build string of the conda record that installed it."""
+    requires_dist: tuple[str, ...] = ()
+    runtime_needed: tuple[str, ...] = ()
+    """The CUDA runtime SONAMEs (``libcudart.so.12``) its own shared objects list as NEEDED."""
+    gpu_code: tuple[GpuCode, ...] = ()
+    """The GPU code of its main binaries — read only when the machine has a GPU to judge."""
 
 
 @record
@@ -482,6 +505,105 @@ class Problem:
 
 
 @record
+class Gpu:
+    """One GPU, from ``/proc/driver/nvidia/gpus/<pci>/information`` (or NVML when live)."""
+
+    pci: str
+    model: Optional[str] = None
+    capability: Optional[str] = None
+    """Compute capability ``X.Y``."""
+    capability_from: str = "unknown"
+    """model table, nvml, or unknown (a model the table does not know)."""
+    forward_compat: Optional[bool] = None
+    """Whether CUDA forward compatibility is supported on it (data-center and Jetson)."""
+    uuid: Optional[str] = None
+    source: Optional[str] = None
+
+
+@record
+class DriverLibrary:
+    """A user-space driver library as the loader finds it from the target interpreter."""
+
+    name: str
+    path: Optional[str] = None
+    via: Optional[str] = None
+    real: Optional[str] = None
+    """The file the name finally resolves to (``libcuda.so.535.104.05``)."""
+    version: Optional[str] = None
+    """The driver version in the real file name; None for WSL's ``libcuda.so.1.1``."""
+    compat: bool = False
+    """From a CUDA forward-compatibility package (``.../compat/``, conda ``cuda-compat``)."""
+    stub: bool = False
+    wsl: bool = False
+    tried: tuple[LoaderAttempt, ...] = ()
+
+
+@record
+class DriverCopy:
+    """A ``libcuda.so.<version>`` file in a directory the loader may search."""
+
+    path: str
+    version: Optional[str] = None
+    compat: bool = False
+    wsl: bool = False
+
+
+@record
+class Container:
+    """Signs that the shell runs in a container, and what the NVIDIA runtime was asked for."""
+
+    kind: str
+    """docker, podman, kubernetes, or container (only NVIDIA_* variables say so)."""
+    markers: tuple[str, ...] = ()
+    visible_devices: Optional[str] = None
+    driver_capabilities: Optional[str] = None
+    require_cuda: Optional[str] = None
+    disable_require: bool = False
+    image_cuda: Optional[str] = None
+    """CUDA_VERSION as NVIDIA's images set it."""
+
+
+@record
+class LiveCheck:
+    """What a child process reported (``--live``): the driver through NVML/libcuda, or a
+    framework's own answer after importing it."""
+
+    subject: str
+    """driver, torch, cupy, jax or tensorflow."""
+    ok: bool = False
+    seconds: float = 0.0
+    error: Optional[str] = None
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+@record
+class Driver:
+    """The NVIDIA driver: kernel module, user-space libraries, WSL and container context."""
+
+    loaded: bool = False
+    """The kernel module is loaded (``/proc/driver/nvidia/version``, or WSL's driver)."""
+    version: Optional[str] = None
+    """The kernel module's version."""
+    version_from: Optional[str] = None
+    flavor: Optional[str] = None
+    """proprietary or open (the kernel module's licence), tegra for Jetson."""
+    sys_module_version: Optional[str] = None
+    cuda: Optional[str] = None
+    """The CUDA version the driver supports (what nvidia-smi calls "CUDA Version")."""
+    cuda_from: str = "unknown"
+    libcuda: Optional[DriverLibrary] = None
+    libcuda_unversioned: Optional[DriverLibrary] = None
+    """``libcuda.so`` (no version), which cuDNN 8 opens."""
+    libnvidia_ml: Optional[DriverLibrary] = None
+    copies: tuple[DriverCopy, ...] = ()
+    wsl: bool = False
+    wsl_libraries: Optional[str] = None
+    """``/usr/lib/wsl/lib`` when it holds WSL's libcuda."""
+    wsl_evidence: tuple[str, ...] = ()
+    container: Optional[Container] = None
+
+
+@record
 class Snapshot:
     """Everything collected about one machine and one target environment."""
 
@@ -508,6 +630,9 @@ class Snapshot:
     toolkits: tuple[Toolkit, ...] = ()
     toolkit_choices: tuple[ToolkitChoice, ...] = ()
     libraries: Libraries = field(default_factory=Libraries)
+    driver: Driver = field(default_factory=Driver)
+    gpus: tuple[Gpu, ...] = ()
+    live: tuple[LiveCheck, ...] = ()
     missing_directories: tuple[MissingDirectory, ...] = ()
     problems: tuple[Problem, ...] = ()
 

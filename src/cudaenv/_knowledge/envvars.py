@@ -49,6 +49,20 @@ RECORDED_VARIABLES = frozenset(
         "CUDA_PATH",
         "CUDA_ROOT",
         "CUDA_VISIBLE_DEVICES",
+        "CUDA_VERSION",
+        "WSL_DISTRO_NAME",
+        "WSL_INTEROP",
+        "KUBERNETES_SERVICE_HOST",
+        "TRITON_PTXAS_PATH",
+        "XLA_FLAGS",
+        "NVCC_PREPEND_FLAGS",
+        "NVCC_APPEND_FLAGS",
+        "NVCC_CCBIN",
+        "CUDAHOSTCXX",
+        "CC",
+        "CXX",
+        "BNB_CUDA_VERSION",
+        "TORCH_CUDA_ARCH_LIST",
     }
 )
 

@@ -19,6 +19,7 @@ from ..snapshot import (
 )
 from .commands import WATCHED_COMMANDS, CommandProbe, read_aliases
 from .conda import conda_setup
+from .driver import driver_facts, gpus
 from .environments import EnvironmentReader
 from .frameworks import frameworks
 from .jupyter import kernelspecs
@@ -58,6 +59,9 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
     nvcc = probe.lookup("nvcc", use_aliases=False)
     commands["nvcc"] = nvcc
     toolkits, choices = discover_toolkits(host, env, dirs, nvcc if nvcc.path else None)
+    found_gpus = gpus(host)
+    found_frameworks = frameworks(host, dirs, env, read_gpu_code=bool(found_gpus))
+    libraries = library_facts(host, target, env, dirs, toolkits, found_frameworks)
     return Snapshot(
         target=target,
         tool_version=__version__,
@@ -77,10 +81,12 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
         workdir=workdir(host),
         aliases=tuple(aliases),
         pythonhome=pythonhome,
-        frameworks=frameworks(host, dirs),
+        frameworks=found_frameworks,
         toolkits=toolkits,
         toolkit_choices=choices,
-        libraries=library_facts(host, target, env, dirs, toolkits),
+        libraries=libraries,
+        driver=driver_facts(host, libraries, env),
+        gpus=found_gpus,
         missing_directories=missing_directories(host),
         problems=tuple(Problem(p.path, p.error) for p in host.problems),
     )

@@ -20,6 +20,7 @@ from typing import Optional
 from .._formats.elffile import ELFError, ELFFile, SymbolVersions
 from .._formats.metadata import canonicalize_name
 from .._host import Host
+from .._knowledge.builds import tensorflow_libraries
 from .._knowledge.cuda_libs import (
     CONDA_PACKAGE_FOR_LIBRARY,
     WHEEL_DIR_DISTRIBUTION,
@@ -29,6 +30,7 @@ from .._knowledge.cuda_libs import (
 from .._knowledge.frameworks import ENTRY_OBJECTS, OPENED_BY_NAME
 from ..snapshot import (
     Environment,
+    Framework,
     Libraries,
     LibraryTree,
     LoadedLibrary,
@@ -43,7 +45,7 @@ from ..snapshot import (
 from .loader import LoaderModel
 from .searchpaths import ld_so_conf_dirs
 
-__all__ = ["library_facts"]
+__all__ = ["glob_files", "library_facts"]
 
 _REAL_VERSION = re.compile(r"\.so\.(\d+(?:\.\d+)+)$")
 _CU13_DISTRIBUTION = {
@@ -64,7 +66,7 @@ _CU13_DISTRIBUTION = {
 _MAX_GAPS_PER_PAIR = 10
 
 
-def _glob(host: Host, base: str, pattern: str) -> list[str]:
+def glob_files(host: Host, base: str, pattern: str) -> list[str]:
     """``pattern`` (``/``-separated, wildcards per component) under ``base``, sorted."""
     paths = [base]
     for part in pattern.split("/"):
@@ -187,7 +189,9 @@ def _is_stub(host: Host, path: Optional[str]) -> bool:
     return "/stubs/" in real + "/" or "/stubs/" in path
 
 
-def _library(host: Host, owners: _Owners, resolution: Resolution) -> LoadedLibrary:
+def _library(
+    host: Host, owners: _Owners, resolution: Resolution, needed_by: Optional[str] = None
+) -> LoadedLibrary:
     target = resolution.path
     cuda = is_cuda_library(posixpath.basename(resolution.name)) or (
         target is not None and is_cuda_library(posixpath.basename(target))
@@ -197,7 +201,7 @@ def _library(host: Host, owners: _Owners, resolution: Resolution) -> LoadedLibra
         name=resolution.name,
         path=target,
         via=resolution.via,
-        needed_by=resolution.needed_by,
+        needed_by=needed_by or resolution.needed_by,
         error=resolution.error,
         tried=resolution.tried if cuda else (),
         cuda=cuda,
@@ -263,6 +267,7 @@ def library_facts(
     env: Optional[Environment],
     site_dirs: tuple[SiteDir, ...],
     toolkits: tuple[Toolkit, ...],
+    frameworks: tuple[Framework, ...] = (),
 ) -> Libraries:
     interp = target.interpreter
     program = interp.resolved if interp is not None and interp.exists else None
@@ -274,7 +279,7 @@ def library_facts(
     trees: list[LibraryTree] = []
     for consumer, patterns in ENTRY_OBJECTS:
         for site in sites:  # the first copy on sys.path is the one imported
-            starts = [p for pattern in patterns for p in _glob(host, site.path, pattern)]
+            starts = [p for pattern in patterns for p in glob_files(host, site.path, pattern)]
             if starts:
                 # One tree per framework: later entry objects add what the first did not load.
                 merged: dict[str, LoadedLibrary] = {}
@@ -287,8 +292,31 @@ def library_facts(
     # Names opened at run time, before anything else is loaded on the frameworks' behalf.
     versions = {canonicalize_name(d.name): d.version for s in sites for d in s.distributions}
     opened_by_name = [
-        _library(host, owners, model.find(n, model.main)) for n in ("libcuda.so.1", "libcuda.so")
+        _library(host, owners, model.find(n, model.main))
+        for n in ("libcuda.so.1", "libcuda.so", "libnvidia-ml.so.1")
     ]
+    for built in frameworks:
+        # TensorFlow dlopen()s the CUDA runtime and cuDNN it was built for, looking in NVIDIA's
+        # wheels first (its own scan of site-packages/nvidia/*/lib), then the loader's path.
+        if built.name.startswith(("tensorflow", "tf-nightly")) and built.variant == "cuda":
+            for name in tensorflow_libraries(built.cuda, built.cudnn, built.version):
+                shipped_copy = next((c for c in owners.shipped if c.name == name), None)
+                if shipped_copy is not None:
+                    opened_by_name.append(
+                        LoadedLibrary(
+                            name=name,
+                            path=shipped_copy.path,
+                            via="wheel scan",
+                            needed_by="tensorflow",
+                            cuda=True,
+                            version=shipped_copy.version,
+                            owner=shipped_copy.owner,
+                        )
+                    )
+                else:
+                    opened_by_name.append(
+                        _library(host, owners, model.find(name, model.main), "tensorflow")
+                    )
     for framework, dist, names in OPENED_BY_NAME:
         if dist not in versions:
             continue

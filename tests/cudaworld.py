@@ -102,8 +102,16 @@ TORCH_PINS = {
 _MARKER = '; platform_system == "Linux" and platform_machine == "x86_64"'
 
 
-def pip_torch(world: World, site: str, *, wheels: bool = True, torch_cuda: str = "12.4") -> str:
-    """torch 2.5.1 (CUDA 12.4) as pip installs it into ``site``, with or without its wheels."""
+def pip_torch(
+    world: World,
+    site: str,
+    *,
+    wheels: bool = True,
+    torch_cuda: str = "12.4",
+    gpu_code: str = "",
+) -> str:
+    """torch 2.5.1 (CUDA 12.4) as pip installs it into ``site``, with or without its wheels;
+    ``gpu_code`` is C source adding a ``.nv_fatbin`` to libtorch_cuda.so (gpucode.py)."""
     njl = nvjitlink([1, 4])
     libs = {
         "cuda_runtime": [simple("libcudart.so.12", "cudaMalloc")],
@@ -130,7 +138,7 @@ def pip_torch(world: World, site: str, *, wheels: bool = True, torch_cuda: str =
     needed = [libs["cuda_runtime"][0], cublas, libs["cusparse"][0], libs["cudnn"][0]]
     torch_cuda_lib = built(
         "torch_cuda",
-        "int torch_cuda(void){return 0;}",
+        "int torch_cuda(void){return 0;}\n" + gpu_code,
         soname="libtorch_cuda.so",
         needed=needed,
         rpath=rpath,
@@ -161,3 +169,55 @@ def system_nvjitlink(world: World, root: str, minors: Sequence[int], real_versio
     place(world, f"{root}/lib64/libnvJitLink.so.{real_version}", lib)
     world.link(f"{root}/lib64/libnvJitLink.so.12", f"libnvJitLink.so.{real_version}")
     return f"{root}/lib64"
+
+
+PROC_VERSION = {
+    "proprietary": (
+        "NVRM version: NVIDIA UNIX x86_64 Kernel Module  {v}  Sat Aug 19 01:15:15 UTC 2023\n"
+    ),
+    "open": "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  {v}  Release Build  "
+    "(dvs-builder@U16-I3-B03-4-3)  Wed May 14 14:11:09 UTC 2025\n",
+}
+GCC_LINE = "GCC version:  gcc version 12.2.0 (Debian 12.2.0-14)\n"
+
+
+def gpu(world: World, model: str, pci: str = "0000:01:00.0") -> None:
+    """One GPU as the loaded driver lists it."""
+    world.file(
+        f"/proc/driver/nvidia/gpus/{pci}/information",
+        f"Model: \t\t {model}\nIRQ:   \t\t 140\nGPU UUID: \t GPU-{abs(hash(pci)) % 10**8:08d}-"
+        f"0000-0000-0000-000000000000\nVideo BIOS: \t 94.02.42.00.a9\nBus Type: \t PCIe\n"
+        f"DMA Size: \t 47 bits\nDMA Mask: \t 0x7fffffffffff\nBus Location: \t {pci}\n"
+        "Device Minor: \t 0\nGPU Excluded:\t No\n",
+    )
+
+
+def driver_libraries(
+    world: World, version: str, libdir: str = "/usr/lib/x86_64-linux-gnu", nvml: bool = True
+) -> str:
+    """User-space driver libraries as the packages install them: the versioned file and the
+    SONAME link (real ELF files with the real SONAMEs)."""
+    place(world, f"{libdir}/libcuda.so.{version}", simple("libcuda.so.1", "cuInit"))
+    world.link(f"{libdir}/libcuda.so.1", f"libcuda.so.{version}")
+    if nvml:
+        place(world, f"{libdir}/libnvidia-ml.so.{version}", simple("libnvidia-ml.so.1", "nvmlInit"))
+        world.link(f"{libdir}/libnvidia-ml.so.1", f"libnvidia-ml.so.{version}")
+    return libdir
+
+
+def driver(
+    world: World,
+    version: str = "550.54.14",
+    *,
+    gpus: tuple[str, ...] = ("NVIDIA GeForce RTX 4090",),
+    flavor: str = "proprietary",
+    libraries: bool = True,
+    libdir: str = "/usr/lib/x86_64-linux-gnu",
+) -> None:
+    """A loaded NVIDIA driver: the kernel module's files, its GPUs, its user-space libraries."""
+    world.file("/proc/driver/nvidia/version", PROC_VERSION[flavor].format(v=version) + GCC_LINE)
+    world.file("/sys/module/nvidia/version", version + "\n")
+    for index, model in enumerate(gpus):
+        gpu(world, model, f"0000:{index + 1:02x}:00.0")
+    if libraries:
+        driver_libraries(world, version, libdir)

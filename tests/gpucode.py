@@ -165,6 +165,23 @@ def ptx(*archs: str, isa: str = "9.0", flags: int = BASE_FLAGS) -> list[bytes]:
     return out
 
 
+def gpu_code_source(containers: Sequence[bytes], section: str = ".nv_fatbin") -> str:
+    """C source that puts ``containers`` (8-byte aligned, as nvcc lays them out) in
+    ``section`` of the object gcc builds from it."""
+    blob = b"".join(c + b"\0" * (-len(c) % 8) for c in containers)
+    data = ", ".join(str(b) for b in blob) or "0"
+    return (
+        f'__attribute__((section("{section}"), aligned(8), used))\n'
+        f"static const unsigned char gpu_code[] = {{{data}}};\n"
+        "int gpu_code_size(void) { return (int)sizeof gpu_code; }\n"
+    )
+
+
+def gpu_code_for(sass_archs: Sequence[str] = (), ptx_archs: Sequence[str] = ()) -> str:
+    """C source for one container with SASS and PTX for the named architectures."""
+    return gpu_code_source([fatbin_container(sass(*sass_archs) + ptx(*ptx_archs))])
+
+
 def library_with_gpu_code(
     output: Path,
     containers: Sequence[bytes],
@@ -174,13 +191,7 @@ def library_with_gpu_code(
     rpath: Optional[str] = None,
     section: str = ".nv_fatbin",
 ) -> Path:
-    """A gcc-built shared library whose ``section`` holds ``containers`` (8-byte aligned, as
-    nvcc lays them out)."""
-    blob = b"".join(c + b"\0" * (-len(c) % 8) for c in containers)
-    data = ", ".join(str(b) for b in blob) or "0"
-    source = (
-        f'__attribute__((section("{section}"), aligned(8), used))\n'
-        f"static const unsigned char gpu_code[] = {{{data}}};\n"
-        "int gpu_code_size(void) { return (int)sizeof gpu_code; }\n"
+    """A gcc-built shared library whose ``section`` holds ``containers``."""
+    return compile_elf(
+        output, gpu_code_source(containers, section), soname=soname, link=link, rpath=rpath
     )
-    return compile_elf(output, source, soname=soname, link=link, rpath=rpath)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cudaworld import pip_torch, place, simple, system_nvjitlink
+from cudaworld import driver, pip_torch, place, simple, system_nvjitlink
 from elfbuild import HAVE_GCC
 from worlds import ML_SITE, World, assert_diagnosis, finding, ml_world
 
@@ -24,6 +24,7 @@ def torch_world(world: World, **kwargs: object) -> World:
 
 def test_healthy_pip_torch_resolves_everything_from_its_wheels(world: World) -> None:
     torch_world(world)
+    driver(world)
     report = world.doctor()
     assert_diagnosis(report, max_severity="info")
     trees = {t["consumer"]: t for t in report["facts"]["libraries"]["trees"]}
@@ -57,6 +58,7 @@ def test_older_nvjitlink_on_ld_library_path_breaks_cusparse(world: World) -> Non
 
 def test_newer_system_cuda_on_ld_library_path_is_no_symbol_problem(world: World) -> None:
     torch_world(world)
+    driver(world)
     libdir = system_nvjitlink(world, "/usr/local/cuda-12.6", [1, 4, 6], "12.6.77")
     world.env["LD_LIBRARY_PATH"] = libdir
     report = world.doctor()

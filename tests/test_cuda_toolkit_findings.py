@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cudaworld import driver
 from worlds import ML, ML_SITE, World, assert_diagnosis, finding, ml_world
 
 
@@ -77,6 +78,7 @@ def test_pip_runtime_wheels_alone_are_not_a_finding(world: World) -> None:
     torch_cuda(world, "12.4", "2.5.1")
     world.dist(ML_SITE, "nvidia-cuda-runtime-cu12", "12.4.127")
     world.file(f"{ML_SITE}/nvidia/cuda_runtime/lib/libcudart.so.12", "stand-in\n")
+    driver(world)
     assert_diagnosis(world.doctor(), must_not=["toolkit-runtime-only"], max_severity="info")
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "Framework",
     "Gpu",
     "GpuCode",
+    "HostCompiler",
     "Interpreter",
     "Kernelspec",
     "Libraries",
@@ -310,6 +311,10 @@ class Toolkit:
     """``stubs/libcuda.so`` files: link-time stand-ins for the driver, never to be loaded."""
     named_by: tuple[str, ...] = ()
     """How it is reached: CUDA_HOME, CUDA_PATH, nvcc on PATH, /usr/local/cuda, the env ..."""
+    gcc_max: Optional[int] = None
+    """The newest gcc major its ``crt/host_config.h`` accepts (None: no header to read)."""
+    clang_max: Optional[int] = None
+    host_config: Optional[str] = None
 
 
 @record
@@ -505,6 +510,25 @@ class Problem:
 
 
 @record
+class HostCompiler:
+    """The host compiler nvcc would run for the toolkit builds use."""
+
+    command: str
+    """As nvcc gets it: ``gcc`` (its default, from PATH) or the ``-ccbin`` value."""
+    chosen_by: str
+    """nvcc's default (gcc on PATH), NVCC_CCBIN, or NVCC_PREPEND_FLAGS/NVCC_APPEND_FLAGS."""
+    path: Optional[str] = None
+    real: Optional[str] = None
+    kind: Optional[str] = None
+    """gcc or clang."""
+    version: Optional[int] = None
+    """The major version."""
+    version_from: Optional[str] = None
+    allow_unsupported: bool = False
+    """``-allow-unsupported-compiler`` is among the flags nvcc gets."""
+
+
+@record
 class Gpu:
     """One GPU, from ``/proc/driver/nvidia/gpus/<pci>/information`` (or NVML when live)."""
 
@@ -630,6 +654,7 @@ class Snapshot:
     toolkits: tuple[Toolkit, ...] = ()
     toolkit_choices: tuple[ToolkitChoice, ...] = ()
     libraries: Libraries = field(default_factory=Libraries)
+    host_compiler: Optional[HostCompiler] = None
     driver: Driver = field(default_factory=Driver)
     gpus: tuple[Gpu, ...] = ()
     live: tuple[LiveCheck, ...] = ()

@@ -11,7 +11,19 @@ from collections.abc import Callable, Iterable
 
 from ..findings import Finding, severity_rank
 from ..snapshot import Snapshot
-from . import files, interpreters, jupyter, libraries, pip, sitepaths, toolkit
+from . import (
+    build_tools,
+    driver,
+    files,
+    frameworks,
+    gpus,
+    interpreters,
+    jupyter,
+    libraries,
+    pip,
+    sitepaths,
+    toolkit,
+)
 from ._common import finding
 from .codes import CODES
 
@@ -31,11 +43,27 @@ CHECKS: tuple[Check, ...] = (
     sitepaths.pythonpath_other_env,
     sitepaths.user_site_shadowing,
     sitepaths.cwd_shadows_package,
+    driver.wsl_driver_inside,
+    driver.driver_library_mismatch,
+    driver.forward_compat_misuse,
+    driver.driver_too_old,
+    driver.driver_library_unreachable,
+    gpus.gpu_arch_unsupported,
+    frameworks.torch_cpu_build,
+    frameworks.torch_companion_mismatch,
+    frameworks.cupy_multiple_packages,
+    frameworks.cupy_cuda_mismatch,
+    frameworks.extension_cuda_mismatch,
+    frameworks.jax_plugin_mismatch,
+    frameworks.tensorflow_cuda_mismatch,
     toolkit.cuda_home_invalid,
     toolkit.toolkit_runtime_only,
     toolkit.toolkit_incomplete,
     toolkit.cuda_home_targets_layout,
     toolkit.toolkit_framework_mismatch,
+    build_tools.host_compiler_unsupported,
+    gpus.nvcc_too_old_for_gpu,
+    build_tools.toolkit_older_than_framework,
     toolkit.nvcc_cuda_home_mismatch,
     toolkit.cuda_home_unset,
     libraries.driver_stub_shadowing,
@@ -51,6 +79,7 @@ CHECKS: tuple[Check, ...] = (
     pip.conda_pip_duplicate,
     jupyter.kernel_other_interpreter,
     files.unreadable_file,
+    driver.driver_missing,
 )
 
 

@@ -57,6 +57,71 @@ _ORDERED = (
         "the working directory holds a module named like an installed framework",
     ),
     CodeInfo(
+        "wsl-driver-inside",
+        "error",
+        "a Linux NVIDIA driver is installed inside WSL, shadowing Windows' driver",
+    ),
+    CodeInfo(
+        "driver-library-mismatch",
+        "error",
+        "the user-space driver library's version differs from the kernel module's",
+    ),
+    CodeInfo(
+        "forward-compat-misuse",
+        "error",
+        "CUDA forward-compatibility libraries are used on a GPU or driver they cannot serve",
+    ),
+    CodeInfo(
+        "driver-too-old",
+        "error",
+        "the driver's CUDA version is below what a framework, toolkit or image needs",
+    ),
+    CodeInfo(
+        "driver-library-unreachable",
+        "error",
+        "the driver is loaded but the loader cannot resolve libcuda.so.1 (or libcuda.so)",
+    ),
+    CodeInfo(
+        "gpu-arch-unsupported",
+        "error",
+        "a framework's binaries have no SASS or PTX for a GPU's compute capability",
+    ),
+    CodeInfo(
+        "torch-cpu-build",
+        "error",
+        "torch is a CPU-only build on a machine with a driver, a GPU or CUDA packages",
+    ),
+    CodeInfo(
+        "torch-companion-mismatch",
+        "error",
+        "torchvision/torchaudio do not pair with the installed torch",
+    ),
+    CodeInfo(
+        "cupy-multiple-packages",
+        "error",
+        "more than one CuPy distribution is installed in one environment",
+    ),
+    CodeInfo(
+        "cupy-cuda-mismatch",
+        "error",
+        "the CuPy variant's CUDA major has no runtime in reach or is newer than the driver",
+    ),
+    CodeInfo(
+        "extension-cuda-mismatch",
+        "error",
+        "a compiled extension needs another CUDA runtime major than torch's, or a missing one",
+    ),
+    CodeInfo(
+        "jax-plugin-mismatch",
+        "error",
+        "a JAX CUDA plugin/PJRT package is missing or differs from jaxlib's version",
+    ),
+    CodeInfo(
+        "tensorflow-cuda-mismatch",
+        "error",
+        "a TensorFlow GPU build's CUDA or cuDNN major cannot be resolved",
+    ),
+    CodeInfo(
         "cuda-home-invalid",
         "error",
         "CUDA_HOME or CUDA_PATH names a missing directory or one without bin/nvcc",
@@ -80,6 +145,21 @@ _ORDERED = (
         "toolkit-framework-mismatch",
         "error",
         "the toolkit builds use has another CUDA major than torch was built with",
+    ),
+    CodeInfo(
+        "host-compiler-unsupported",
+        "error",
+        "the host compiler nvcc would use is outside the range the toolkit accepts",
+    ),
+    CodeInfo(
+        "nvcc-too-old-for-gpu",
+        "error",
+        "the nvcc builds would use cannot target a GPU on the machine",
+    ),
+    CodeInfo(
+        "toolkit-older-than-framework",
+        "error",
+        "XLA or Triton would use an older ptxas than their CUDA, or XLA finds no libdevice",
     ),
     CodeInfo(
         "nvcc-cuda-home-mismatch",
@@ -165,6 +245,11 @@ _ORDERED = (
         "stale-path-entry",
         "info",
         "PATH, LD_LIBRARY_PATH, CUDA_HOME or ld.so.conf name missing directories",
+    ),
+    CodeInfo(
+        "driver-missing",
+        "error",
+        "no NVIDIA kernel driver is loaded (not WSL with its driver), so CUDA cannot run",
     ),
     CodeInfo(
         "python-not-found",

@@ -13,11 +13,15 @@ Sources (knowledge base §2.4, §4.d to 4.g and the projects' own packaging):
 * JAX: ``jax-cudaNN-plugin`` and ``jax-cudaNN-pjrt`` carry jaxlib's version exactly.
 * TensorFlow: ``tensorflow/python/platform/build_info.py``; the tested CUDA/cuDNN pairs of
   tensorflow.org's "Tested build configurations" (Linux GPU) where the file is silent.
+* ``TORCH_INDEXES``: the CUDA variants download.pytorch.org serves for current torch, with the
+  ``TORCH_CUDA_ARCH_LIST`` each is built with (pytorch .ci/manywheel/build_cuda.sh; cu118 from
+  older releases of the same script, M).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Optional
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "cupy_variant_cuda",
     "local_tag_variant",
     "tensorflow_libraries",
+    "torch_index_for",
 ]
 
 TF_TESTED: dict[str, tuple[str, str]] = {
@@ -85,6 +90,16 @@ GPU_CODE_OBJECTS: dict[str, tuple[str, ...]] = {
     ),
 }
 """Framework → the binaries (relative to its site directory) that carry its GPU kernels."""
+
+TORCH_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # newest first: (CUDA, compute capabilities with SASS; "+PTX" marks the JIT-able newest)
+    ("13.0", ("7.5", "8.0", "8.6", "9.0", "10.0", "12.0+PTX")),
+    ("12.9", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0+PTX")),
+    ("12.8", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0")),
+    ("12.6", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
+    ("11.8", ("3.7", "5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
+)
+TORCH_INDEX_URL = "https://download.pytorch.org/whl/{tag}"
 
 _LOCAL_CUDA = re.compile(r"\+(?:.*?)cu(\d{2,3})(?![\d])")
 _LOCAL_ROCM = re.compile(r"\+rocm(\d+\.\d+(?:\.\d+)?)")
@@ -175,3 +190,39 @@ def tensorflow_libraries(cuda: Optional[str], cudnn: Optional[str], version: str
     if cudnn:
         names.append(f"libcudnn.so.{cudnn.split('.')[0]}")
     return names
+
+
+def _serves(archs: tuple[str, ...], capability: str) -> bool:
+    gpu = tuple(int(x) for x in capability.split("."))
+    for entry in archs:
+        built = tuple(int(x) for x in entry.removesuffix("+PTX").split("."))
+        if (built[0] == gpu[0] and built[1] <= gpu[1]) or (entry.endswith("+PTX") and built < gpu):
+            return True
+    return False
+
+
+def torch_index_for(
+    verdict: Callable[[str], Optional[str]], capabilities: Sequence[str]
+) -> Optional[tuple[str, str]]:
+    """(CUDA X.Y, index URL) of the torch CUDA variant to install for this driver and these GPUs.
+
+    ``verdict(cuda)`` says how the driver runs that CUDA: ``full``, ``minor-version`` or not at
+    all.  Among the variants that run and have code for every one of ``capabilities``: the
+    newest CUDA major; within it a variant of the driver's own CUDA or older (the newest such),
+    else the one closest above it (minor-version compatibility, which PyTorch's CUDA 12 and 13
+    builds rely on, but the fewer newer APIs the better).
+    """
+    ranked = []
+    for cuda, archs in TORCH_INDEXES:
+        how = verdict(cuda)
+        if how not in ("full", "minor-version"):
+            continue
+        if not all(_serves(archs, cc) for cc in capabilities):
+            continue
+        major, minor = (int(x) for x in cuda.split("."))
+        full = how == "full"
+        ranked.append(((major, full, minor if full else -minor), cuda))
+    if not ranked:
+        return None
+    cuda = max(ranked)[1]
+    return cuda, TORCH_INDEX_URL.format(tag="cu" + cuda.replace(".", ""))

@@ -18,6 +18,7 @@ from ..snapshot import (
     Snapshot,
 )
 from .commands import WATCHED_COMMANDS, CommandProbe, read_aliases
+from .compilers import host_compiler
 from .conda import conda_setup
 from .driver import driver_facts, gpus
 from .environments import EnvironmentReader
@@ -84,6 +85,7 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
         frameworks=found_frameworks,
         toolkits=toolkits,
         toolkit_choices=choices,
+        host_compiler=host_compiler(host) if any(t.nvcc for t in toolkits) else None,
         libraries=libraries,
         driver=driver_facts(host, libraries, env),
         gpus=found_gpus,

@@ -25,6 +25,7 @@ from typing import Optional
 from .._formats.conda import parse_conda_meta_filename
 from .._formats.metadata import canonicalize_name, parse_dist_dirname
 from .._host import Host
+from .._knowledge.compilers import limits_from_host_config
 from .._knowledge.cuda_libs import is_cuda_library
 from ..snapshot import Command, Environment, SiteDir, Toolkit, ToolkitChoice
 
@@ -96,6 +97,18 @@ class _Examiner:
                 return self.host.resolve(match.group(1)) or match.group(1)
         return resolved
 
+    def compiler_limits(
+        self, include_dirs: list[str]
+    ) -> tuple[Optional[str], Optional[int], Optional[int]]:
+        """(header, newest gcc, newest clang) from the first ``crt/host_config.h`` found."""
+        for include in include_dirs:
+            header = posixpath.join(include, "crt", "host_config.h")
+            text = self.host.read_text(header, limit=1 << 17)
+            if text is not None:
+                gcc_max, clang_max = limits_from_host_config(text)
+                return header, gcc_max, clang_max
+        return None, None, None
+
     def _include_dirs(self, root: str) -> list[str]:
         dirs = [posixpath.join(root, "include")]
         dirs += [posixpath.join(root, "targets", t, "include") for t in _TRIPLES]
@@ -159,12 +172,21 @@ class _Examiner:
             ),
             None,
         )
+        host_config, gcc_max, clang_max = self.compiler_limits(
+            [posixpath.join(root, "include")]
+            + [posixpath.join(root, "targets", t, "include") for t in _TRIPLES]
+            if nvcc
+            else []
+        )
         return Toolkit(
             root=root,
             source=source,
             exists=True,
             version=version,
             version_from=version_from,
+            gcc_max=gcc_max,
+            clang_max=clang_max,
+            host_config=host_config,
             nvcc=nvcc,
             nvcc_toolkit=nvcc_toolkit,
             nvcc_version=nvcc_version if nvcc else None,

@@ -1,0 +1,72 @@
+"""Helpers the driver, GPU and framework checks share: which frameworks want a GPU, what the
+driver runs, and the install command that fits this driver and these GPUs."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .._knowledge.builds import torch_index_for
+from .._knowledge.drivers import Compatibility, driver_runs, parse_version
+from ..snapshot import Framework, Snapshot
+
+__all__ = [
+    "NOT_GPU_FRAMEWORKS",
+    "cuda_major",
+    "framework_label",
+    "gpu_capabilities",
+    "gpu_frameworks",
+    "runs_on_driver",
+    "torch_install",
+]
+
+NOT_GPU_FRAMEWORKS = frozenset({"triton", "numba", "numba-cuda", "jax", "jaxlib"})
+"""Installed beside GPU frameworks but needing no driver themselves (Triton bundles a CUDA
+for compiling; JAX's GPU support is its plugin; jaxlib is checked through the plugin)."""
+
+
+def gpu_frameworks(s: Snapshot) -> list[Framework]:
+    """Frameworks built for CUDA, which cannot run without a driver."""
+    return [
+        f
+        for f in s.frameworks
+        if f.variant == "cuda" and f.cuda and f.name not in NOT_GPU_FRAMEWORKS
+    ]
+
+
+def cuda_major(cuda: Optional[str]) -> Optional[int]:
+    version = parse_version(cuda or "")
+    return version[0] if version else None
+
+
+def framework_label(f: Framework) -> str:
+    """``torch 2.5.1 (CUDA 12.4, from torch/version.py)``."""
+    built = f"CUDA {f.cuda}" if f.cuda else (f.variant or "unknown build")
+    return f"{f.name} {f.version} ({built}, from {f.cuda_from if f.cuda else f.variant_from})"
+
+
+def gpu_capabilities(s: Snapshot) -> list[str]:
+    return sorted({g.capability for g in s.gpus if g.capability}, key=parse_version)
+
+
+def runs_on_driver(s: Snapshot, cuda: str) -> Optional[str]:
+    """How the loaded driver runs CUDA ``cuda`` code (a Compatibility), None if unknown."""
+    if not s.driver.version:
+        return None
+    verdict = driver_runs(s.driver.version, cuda)
+    return None if verdict == Compatibility.UNKNOWN else verdict
+
+
+def torch_install(s: Snapshot, torch: Optional[Framework]) -> Optional[str]:
+    """The pip command for the newest torch CUDA build this driver runs and these GPUs can
+    use; None when the driver or the choice is unknown."""
+    if not s.driver.version:
+        return None
+
+    chosen = torch_index_for(lambda cuda: runs_on_driver(s, cuda), gpu_capabilities(s))
+    if chosen is None:
+        return None
+    packages = ["torch"]
+    if torch is not None:
+        names = {f.name for f in s.frameworks}
+        packages += [c for c in ("torchvision", "torchaudio") if c in names]
+    return f"python -m pip install --force-reinstall {' '.join(packages)} --index-url {chosen[1]}"

@@ -41,6 +41,18 @@ def _build_parser() -> _Parser:
     chosen = doctor.add_mutually_exclusive_group()
     chosen.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
     chosen.add_argument("--prefix", metavar="PATH", help="diagnose this conda env or venv")
+    doctor.add_argument(
+        "--live",
+        action="store_true",
+        help="also ask the driver and each framework (imports them in child processes)",
+    )
+    doctor.add_argument(
+        "--live-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="stop each --live child after this long (default: 60)",
+    )
     _add_output_options(doctor)
 
     which = sub.add_parser("which", help="which file the loader opens for a library, and why")
@@ -175,8 +187,19 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
     root = args.root
     if not os.path.isdir(root):
         raise WorldError(f"--root {root}: no such directory")
+    if args.live and os.path.abspath(root) != "/":
+        raise UsageError("--live asks the running machine: it cannot be used with --root")
+    if args.live_timeout <= 0:
+        raise UsageError("--live-timeout must be a positive number of seconds")
     environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
-    report = diagnose(root, environ, python=args.python, prefix=args.prefix)
+    report = diagnose(
+        root,
+        environ,
+        python=args.python,
+        prefix=args.prefix,
+        live=args.live,
+        live_timeout=args.live_timeout,
+    )
     return _emit(report, args, stdout)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import posixpath
 from typing import Optional
 
-from .snapshot import Environment, Interpreter, Snapshot
+from .snapshot import Environment, Interpreter, LiveCheck, Snapshot
 
-__all__ = ["env_label", "env_name", "interp_label"]
+__all__ = ["env_label", "env_name", "gpu_warning", "interp_label", "live_summary"]
 
 
 def env_name(env: Optional[Environment], prefix: Optional[str] = None) -> str:
@@ -51,3 +51,42 @@ def interp_label(s: Snapshot, interp: Optional[Interpreter]) -> str:
     env = s.environments.get(interp.prefix) if interp.prefix else None
     version = f"Python {interp.version}, " if interp.version else ""
     return f"{interp.path} ({version}{env_label(env, interp.prefix)})"
+
+
+def gpu_warning(check: LiveCheck) -> Optional[str]:
+    """The first warning a framework gave about CUDA, the driver or the GPU."""
+    for warning in check.answer.get("warnings") or []:
+        if any(word in str(warning) for word in ("CUDA", "cuda", "driver", "GPU", "NVIDIA")):
+            return str(warning)
+    return None
+
+
+def live_summary(check: LiveCheck) -> str:
+    """One line: what the child answered."""
+    a = check.answer
+    if check.subject == "driver":
+        if check.error and not a.get("cuda_version"):
+            return f"driver: {check.error}"
+        devices = ", ".join(
+            f"{d.get('name')} ({d.get('capability')})" for d in a.get("devices") or []
+        )
+        text = f"driver: CUDA {a.get('cuda_version', '?')}"
+        if a.get("driver_version"):
+            text += f", NVML driver {a['driver_version']}"
+        if check.error:
+            text += f"; {check.error}"
+        return text + (f"; {devices}" if devices else "")
+    if check.error:
+        return f"{check.subject}: {check.error} ({check.seconds:.1f} s)"
+    text = f"{check.subject} {a.get('version', '?')}: GPU "
+    text += "available" if a.get("available") else "NOT available"
+    if a.get("kernel") and a.get("kernel") != "ok":
+        text += f"; a kernel failed: {a['kernel']}"
+    elif a.get("kernel") == "ok":
+        text += ", a kernel ran"
+    if a.get("arch_list"):
+        text += f"; built for {' '.join(a['arch_list'])}"
+    warning = gpu_warning(check)
+    if warning and not a.get("available"):
+        text += f"; it warned: {warning}"
+    return text + f" ({check.seconds:.1f} s)"

@@ -31,11 +31,18 @@ def collect(
     *,
     python: Optional[str] = None,
     prefix: Optional[str] = None,
+    live: bool = False,
+    live_timeout: float = 60.0,
 ) -> Snapshot:
-    """Facts about the machine under ``root`` with ``environ`` (default: this machine, now)."""
+    """Facts about the machine under ``root`` with ``environ`` (default: this machine, now).
+
+    ``live`` (only with ``root="/"``) also asks the driver and each installed framework in
+    child processes, each stopped after ``live_timeout`` seconds."""
     from ._probes.collect import collect as collect_facts
 
-    return collect_facts(_host(root, environ), python=python, prefix=prefix)
+    return collect_facts(
+        _host(root, environ), python=python, prefix=prefix, live=live, live_timeout=live_timeout
+    )
 
 
 def check(snapshot: Snapshot) -> Report:
@@ -52,8 +59,12 @@ def diagnose(
     *,
     python: Optional[str] = None,
     prefix: Optional[str] = None,
+    live: bool = False,
+    live_timeout: float = 60.0,
 ) -> Report:
-    return check(collect(root, environ, python=python, prefix=prefix))
+    return check(
+        collect(root, environ, python=python, prefix=prefix, live=live, live_timeout=live_timeout)
+    )
 
 
 def which(

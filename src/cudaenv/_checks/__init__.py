@@ -20,6 +20,7 @@ from . import (
     interpreters,
     jupyter,
     libraries,
+    live,
     pip,
     sitepaths,
     toolkit,
@@ -80,6 +81,7 @@ CHECKS: tuple[Check, ...] = (
     jupyter.kernel_other_interpreter,
     files.unreadable_file,
     driver.driver_missing,
+    live.live_disagrees,
 )
 
 

@@ -252,6 +252,11 @@ _ORDERED = (
         "no NVIDIA kernel driver is loaded (not WSL with its driver), so CUDA cannot run",
     ),
     CodeInfo(
+        "live-disagrees",
+        "warning",
+        "with --live, a framework's or the driver's own answer contradicts the static verdict",
+    ),
+    CodeInfo(
         "python-not-found",
         "info",
         "no active environment and no python on PATH to diagnose",

@@ -10,9 +10,11 @@ from typing import Optional
 from .. import __version__
 from .._host import Host
 from .._knowledge.envvars import is_recorded
+from ..errors import UsageError
 from ..snapshot import (
     ActiveEnv,
     Command,
+    LiveCheck,
     Problem,
     PythonHome,
     Snapshot,
@@ -25,6 +27,7 @@ from .environments import EnvironmentReader
 from .frameworks import frameworks
 from .jupyter import kernelspecs
 from .libraries import library_facts
+from .live import FRAMEWORK_SUBJECTS, live_driver, live_frameworks, merge_gpus
 from .pipconfig import pip_config
 from .searchpaths import missing_directories
 from .sitedirs import site_dirs, user_site
@@ -35,12 +38,20 @@ from .workdir import workdir
 __all__ = ["collect"]
 
 
-def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] = None) -> Snapshot:
+def collect(
+    host: Host,
+    *,
+    python: Optional[str] = None,
+    prefix: Optional[str] = None,
+    live: bool = False,
+    live_timeout: float = 60.0,
+) -> Snapshot:
     """Collect every fact about ``host`` and its target environment.
 
     ``python`` / ``prefix`` (paths inside the host) choose the target explicitly; without them
     the target is what the shell would use: the active venv or conda env, else ``python`` on
-    PATH.  Raises :class:`UsageError` when an explicit target does not exist.
+    PATH.  Raises :class:`UsageError` when an explicit target does not exist.  ``live`` (the
+    live machine only) adds the driver's and the frameworks' own answers, from child processes.
     """
     reader = EnvironmentReader(host)
     aliases = read_aliases(host)
@@ -61,7 +72,19 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
     commands["nvcc"] = nvcc
     toolkits, choices = discover_toolkits(host, env, dirs, nvcc if nvcc.path else None)
     found_gpus = gpus(host)
+    checks: list[LiveCheck] = []
+    if live:
+        if not host.is_live_root:
+            raise UsageError("--live asks the running machine: it cannot be used with --root")
+        driver_answer = live_driver(host.environ, live_timeout)
+        checks.append(driver_answer)
+        found_gpus = merge_gpus(found_gpus, driver_answer)
     found_frameworks = frameworks(host, dirs, env, read_gpu_code=bool(found_gpus))
+    if live:
+        names = {f.name for f in found_frameworks}
+        subjects = [s for s, dists in FRAMEWORK_SUBJECTS if names & set(dists)]
+        python_path = target.interpreter.path if target.interpreter else None
+        checks += live_frameworks(python_path, subjects, host.environ, host.cwd, live_timeout)
     libraries = library_facts(host, target, env, dirs, toolkits, found_frameworks)
     return Snapshot(
         target=target,
@@ -89,6 +112,7 @@ def collect(host: Host, *, python: Optional[str] = None, prefix: Optional[str] =
         libraries=libraries,
         driver=driver_facts(host, libraries, env),
         gpus=found_gpus,
+        live=tuple(checks),
         missing_directories=missing_directories(host),
         problems=tuple(Problem(p.path, p.error) for p in host.problems),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 
+from .._describe import live_summary
 from ..findings import Finding, Report
 from ._words import counts_phrase, target_phrase
 
@@ -77,6 +78,10 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
     for f in report.findings:
         lines.append("")
         lines += _finding_lines(f, paint, width)
+    if report.snapshot.live:
+        lines += ["", paint("Live (--live: the driver's and the frameworks' own answers)", "bold")]
+        for check in report.snapshot.live:
+            lines += _wrap(live_summary(check), width, "   ")
     if report.findings:
         lines += ["", paint("Details: cudaenv doctor --format json (every fact collected).", "dim")]
     return "\n".join(lines) + "\n"

@@ -1,11 +1,12 @@
 """How long `cudaenv doctor` takes on an ordinary venv, paired with `python -c pass`.
 
-    python benchmarks/doctor_speed.py [--venv DIR] [--runs 21]
+    python benchmarks/doctor_speed.py [--venv DIR] [--runs 21] [--import MODULE ...]
 
 Builds a fresh venv (pip only) unless one is given, activates it through the environment of
 each run, and times whole processes: the console script, ``python -m cudaenv``, and the
 interpreter floor, interleaved so that machine drift hits all three alike.  Prints medians,
-spread, and each median as a multiple of the floor ("xpy").
+spread, and each median as a multiple of the floor ("xpy").  ``--import torch`` adds the venv's own
+``python -c "import torch"`` (what every framework reporter pays first) to the same run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", type=Path, help="an existing venv to diagnose")
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also time the venv's python importing MODULE",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         venv = args.venv
@@ -48,6 +57,8 @@ def main() -> None:
             "cudaenv doctor --format json": [str(cli), "doctor", "--format", "json"],
             "python -m cudaenv doctor": [sys.executable, "-m", "cudaenv", "doctor"],
         }
+        for module in args.imports:
+            commands[f"import {module}"] = [str(venv / "bin" / "python"), "-c", f"import {module}"]
         samples: dict[str, list[float]] = {name: [] for name in commands}
         for command in commands.values():  # warm the page cache
             timed(command, env)

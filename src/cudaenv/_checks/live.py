@@ -71,8 +71,13 @@ def _framework_disagreements(s: Snapshot, check: LiveCheck) -> list[str]:
     predicted = sorted(set(unusable + own))
     found = []
     if check.error and not check.error.startswith("no answer"):
-        if "ModuleNotFoundError" not in check.error and not own:
-            found.append(f"importing {check.subject} fails: {check.error}; no static cause found")
+        # An import fails only for the framework's own reasons (a missing library); a GPU call
+        # fails for those and for every reason the GPU is unusable.
+        importing = a.get("stage") == "import"
+        explained = own if importing else predicted
+        if "ModuleNotFoundError" not in check.error and not explained:
+            action = "importing" if importing else "using"
+            found.append(f"{action} {check.subject} fails: {check.error}; no static cause found")
         return found
     if check.error:
         return [f"{check.subject} gave no answer: {check.error}"]

@@ -77,7 +77,10 @@ def first_line(e):
     return ("%s: %s" % (type(e).__name__, e)).splitlines()[0][:400]
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
+    out["stage"] = "import"
     try:
+        __import__(name)
+        out["stage"] = "use"
         if name == "torch":
             import torch
             out["version"] = torch.__version__

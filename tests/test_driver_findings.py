@@ -393,3 +393,29 @@ def test_nvml_alone_out_of_step(world: World) -> None:
     world.link(f"{libdir}/libnvidia-ml.so.1", "libnvidia-ml.so.535.183.01")
     found = finding(world.doctor(), "driver-library-mismatch")
     assert "535.183.01" in found["title"] or any("535.183.01" in e for e in found["evidence"])
+
+
+def test_rapids_cu12_wheels_on_a_cuda_11_driver(world: World) -> None:
+    """E15: cudf-cu12 and friends where the driver supports CUDA 11 only."""
+    ml_world(world)
+    world.dist(ML_SITE, "cudf-cu12", "24.10.1")
+    world.dist(ML_SITE, "rmm-cu12", "24.10.0")
+    driver(world, "470.82.01", gpus=("Tesla T4",))
+    found = finding(world.doctor(), "driver-too-old")
+    assert any("cudf-cu12 24.10.1 (CUDA 12" in e for e in found["evidence"])
+
+
+def test_conda_cudatoolkit_newer_than_the_driver(world: World) -> None:
+    """D02: the solver picked cudatoolkit 11.0 for a CUDA 10.2 driver."""
+    ml_world(world)
+    world.conda_record(ML, "cudatoolkit", "11.0.221", "h6bb024c_0")
+    driver(world, "440.33.01", gpus=("Tesla V100-SXM2-16GB",))
+    found = finding(world.doctor(), "driver-too-old")
+    assert any("conda cudatoolkit 11.0.221 is CUDA 11.0" in e for e in found["evidence"])
+
+
+def test_conda_cudatoolkit_of_the_drivers_major_runs(world: World) -> None:
+    ml_world(world)
+    world.conda_record(ML, "cudatoolkit", "11.8.0", "h6a678d5_0")
+    driver(world, "470.82.01", gpus=("Tesla T4",))
+    assert "driver-too-old" not in world.codes()

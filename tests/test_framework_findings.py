@@ -314,3 +314,23 @@ def test_base_env_torch_is_not_the_target(world: World) -> None:
     world.dist(f"{BASE}/lib/python3.12/site-packages", "cupy-cuda11x", "13.3.0")
     world.dist(f"{BASE}/lib/python3.12/site-packages", "cupy-cuda12x", "13.3.0")
     assert "cupy-multiple-packages" not in world.codes()
+
+
+def test_pyg_extension_of_another_cuda_minor(world: World) -> None:
+    """E13: "PyTorch has CUDA version 10.1 and torch_scatter has CUDA version 10.2"."""
+    ml_world(world)
+    world.dist(ML_SITE, "torch", "1.6.0+cu101")
+    world.file(f"{ML_SITE}/torch/version.py", "__version__ = '1.6.0+cu101'\ncuda = '10.1'\n")
+    world.dist(ML_SITE, "torch-scatter", "2.0.4+pt16cu102")
+    driver(world, "450.80.02", gpus=("Tesla V100-SXM2-16GB",))
+    found = finding(world.doctor(), "extension-cuda-mismatch")
+    assert any("built for CUDA 10.2" in e for e in found["evidence"])
+    assert any("data.pyg.org/whl/torch-1.6.0+cu101.html" in fix for fix in found["fix"])
+
+
+def test_pyg_extension_of_torchs_cuda_is_quiet(world: World) -> None:
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    world.dist(ML_SITE, "torch-scatter", "2.1.2+pt25cu124")
+    driver(world)
+    assert "extension-cuda-mismatch" not in world.codes()

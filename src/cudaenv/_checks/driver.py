@@ -423,14 +423,15 @@ def driver_too_old(s: Snapshot) -> Iterator[Finding]:
                 break
     if s.target_env is not None:
         for package in s.target_env.conda_packages:
-            if package.name in ("cuda-version", "cudatoolkit"):
-                major = cuda_major(package.version)
-                if major is not None and major > parse_version(d.cuda)[0]:
-                    problems.append(
-                        f"conda {package.name} {package.version} is CUDA {major}; the driver "
-                        f"supports CUDA {d.cuda}"
-                    )
-                    cudas.append(package.version)
+            if package.name not in ("cuda-version", "cudatoolkit"):
+                continue
+            built = ".".join(package.version.split(".")[:2])
+            if runs_on_driver(s, _as_minor(built)) == Compatibility.TOO_OLD:
+                problems.append(
+                    f"conda {package.name} {package.version} is CUDA {built}; the driver "
+                    f"supports CUDA {d.cuda}"
+                )
+                cudas.append(built)
     container = d.container
     if container is not None and container.require_cuda and not container.disable_require:
         match = re.search(r"cuda>=(\d+\.\d+)", container.require_cuda)
@@ -445,13 +446,13 @@ def driver_too_old(s: Snapshot) -> Iterator[Finding]:
             continue
         chosen = next((t for t in s.toolkits if t.root == choice.root), None)
         version = (chosen.nvcc_version or chosen.version) if chosen else None
-        major = cuda_major(version)
-        if version and major is not None and major > parse_version(d.cuda)[0]:
+        series = ".".join(version.split(".")[:2]) if version else None
+        if series and runs_on_driver(s, _as_minor(series)) == Compatibility.TOO_OLD:
             problems.append(
                 f"programs built with the toolkit builds use ({choice.root}, CUDA {version}) "
-                f"need a CUDA {major} driver"
+                f"need a newer driver than CUDA {d.cuda}'s"
             )
-            cudas.append(version)
+            cudas.append(series)
     if not problems:
         return
     fixes = [_driver_advice(cudas)]

@@ -35,6 +35,9 @@ _CONSUMER_TREES = {
     "onnxruntime-gpu": "onnxruntime-gpu",
     "torch-scatter": "torch-scatter",
 }
+_EXACT_CUDA = frozenset(
+    {"torch-scatter", "torch-sparse", "torch-cluster", "torch-spline-conv", "pyg-lib"}
+)
 _CUDA_CONDA_PACKAGES = re.compile(
     r"cudatoolkit|cuda-(version|cudart|runtime|toolkit|nvcc|libraries)|pytorch-cuda|cudnn"
 )
@@ -235,6 +238,20 @@ def extension_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
             problems.append(
                 f"{f.name} {f.version} needs the CUDA {major} runtime ({source}); torch "
                 f"{torch.version if torch else ''} is built for CUDA {torch_major}"
+            )
+            continue
+        if (
+            f.name in _EXACT_CUDA
+            and torch is not None
+            and torch.cuda
+            and f.cuda
+            and f.cuda_from == "version tag"
+            and f.cuda != torch.cuda
+        ):
+            # PyG's wheels are built per torch *and* CUDA version, and check both at import.
+            problems.append(
+                f"{f.name} {f.version} is built for CUDA {f.cuda} ({f.cuda_from}); torch "
+                f"{torch.version} for CUDA {torch.cuda}"
             )
             continue
         missing = _unresolved_runtime(s, f)

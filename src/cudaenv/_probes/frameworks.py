@@ -73,6 +73,8 @@ def _family(name: str) -> Optional[str]:
         return "numba"
     if name in EXTENSIONS:
         return "extension"
+    if re.fullmatch(r"(?!nvidia-)[a-z0-9][a-z0-9-]*-cu\d+", name):
+        return "cuda-suffixed"  # RAPIDS (cudf-cu12 ...), tensorrt-cu12: built for that major
     return None
 
 
@@ -252,10 +254,12 @@ def _framework(
         _from_conda(build, _conda(env, "tensorflow-base"))
     elif family == "triton":
         _triton(host, build, package_dir)
+    elif family == "cuda-suffixed":
+        build.set("cuda", name.rsplit("-cu", 1)[1], "distribution name")
     variant, cuda = local_tag_variant(dist.version)
     build.set(variant, cuda, "version tag")
     runtimes: tuple[str, ...] = ()
-    if family not in ("jax", "numba", "triton"):
+    if family not in ("jax", "numba", "triton", "cuda-suffixed"):
         runtimes = _needed_runtimes(host, _entry_objects(host, site.path, name, package_dir))
         if runtimes and family not in ("cupy", "jax-plugin"):
             major = runtimes[0].split(".so.", 1)[1].split(".")[0]

@@ -334,3 +334,15 @@ def test_pyg_extension_of_torchs_cuda_is_quiet(world: World) -> None:
     world.dist(ML_SITE, "torch-scatter", "2.1.2+pt25cu124")
     driver(world)
     assert "extension-cuda-mismatch" not in world.codes()
+
+
+def test_cpu_torch_in_the_user_site_is_shadowing_not_a_cpu_build(world: World) -> None:
+    """The env's torch is a CUDA build; ~/.local's CPU torch hides it: remove that one."""
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    user_site = "/home/u/.local/lib/python3.11/site-packages"
+    world.dist(user_site, "torch", "2.0.1+cpu")
+    world.file(f"{user_site}/torch/version.py", "__version__ = '2.0.1+cpu'\ncuda = None\n")
+    driver(world)
+    report = world.doctor()
+    assert_diagnosis(report, must=["user-site-shadowing"], must_not=["torch-cpu-build"])

@@ -170,7 +170,13 @@ def driver_library_unreachable(s: Snapshot) -> Iterator[Finding]:
         evidence = [f"driver loaded: {d.version or 'WSL'} ({d.version_from or 'WSL'})"]
         evidence.append(
             "the loader tried for libcuda.so.1: "
-            + (", ".join(f"{a.path} ({a.via})" for a in d.libcuda.tried[:6]) or "nothing")
+            + (
+                ", ".join(
+                    f"{a.path} ({a.via}{'' if a.result == 'missing' else ', ' + a.result})"
+                    for a in d.libcuda.tried[:6]
+                )
+                or "nothing"
+            )
         )
         fixes: list[str] = []
         if copies:

@@ -77,6 +77,8 @@ def torch_cpu_build(s: Snapshot) -> Iterator[Finding]:
     torch = _framework(s, "torch")
     if torch is None or torch.variant != "cpu":
         return
+    if _shadows_another_torch(s, torch):
+        return  # the cure is removing the shadowing copy: user-site-shadowing and kin say so
     reasons = []
     if s.driver.loaded:
         reasons.append(
@@ -134,6 +136,20 @@ def torch_cpu_build(s: Snapshot) -> Iterator[Finding]:
         [f"torch {torch.version}: {torch.variant_from}", *reasons, *beside[:4]],
         fixes,
         severity=severity,
+    )
+
+
+def _shadows_another_torch(s: Snapshot, torch: Framework) -> bool:
+    """The CPU torch comes from ~/.local, PYTHONPATH or a .pth directory, in front of a torch
+    in the environment's own site-packages."""
+    first = next((d for d in s.site_dirs if d.path == torch.site), None)
+    if first is None or first.role == "site":
+        return False
+    return any(
+        canonicalize_name(dist.name) == "torch"
+        for site in s.site_dirs
+        if site.role == "site"
+        for dist in site.distributions
     )
 
 

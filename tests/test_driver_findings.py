@@ -6,6 +6,7 @@ files with the real SONAMEs; GPU code is a real .nv_fatbin section (gpucode.py).
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -419,3 +420,19 @@ def test_conda_cudatoolkit_of_the_drivers_major_runs(world: World) -> None:
     world.conda_record(ML, "cudatoolkit", "11.8.0", "h6a678d5_0")
     driver(world, "470.82.01", gpus=("Tesla T4",))
     assert "driver-too-old" not in world.codes()
+
+
+def test_gpu_facts_round_trip_through_json(world: World) -> None:
+    from cudaenv import collect
+    from cudaenv._serial import from_json, to_json
+    from cudaenv.snapshot import LiveCheck, Snapshot
+
+    torch_world(world, gpu_code=gpu_code_for(["sm_80"], ["compute_80"]))
+    driver(world, gpus=("NVIDIA A100-SXM4-80GB", "NVIDIA A100-SXM4-80GB"))
+    snap = collect(str(world.root), world.env)
+    assert len(snap.gpus) == 2
+    assert snap.frameworks[0].gpu_code[0].sass == ("sm_80",)
+    again = Snapshot.from_dict(json.loads(json.dumps(snap.to_dict())))
+    assert again == snap
+    check = LiveCheck("torch", ok=True, seconds=1.5, answer={"available": True, "n": [1, 2]})
+    assert from_json(LiveCheck, json.loads(json.dumps(to_json(check)))) == check

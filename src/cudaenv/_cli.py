@@ -264,7 +264,8 @@ def _archs(args: argparse.Namespace, stdout: TextIO) -> int:
     host = Host(args.root, {})
     results = []
     for name in args.files:
-        path = name if args.root != "/" else os.path.abspath(name)
+        # inside a root, paths are the world's own: a relative one is taken from its /
+        path = os.path.abspath(name) if args.root == "/" else "/" + name.lstrip("/")
         if not host.is_file(path):
             raise UsageError(f"{name}: no such file")
         results.append(gpu_code(host, path))

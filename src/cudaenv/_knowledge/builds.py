@@ -78,6 +78,7 @@ EXTENSIONS = (
 
 GPU_CODE_OBJECTS: dict[str, tuple[str, ...]] = {
     "torch": ("torch/lib/libtorch_cuda.so", "torch/lib/libtorch_cuda_cu.so"),
+    "cupy": ("cupy/cuda/cub*.so", "cupy/cuda/thrust*.so", "cupy/random/_generator_api*.so"),
     "torchvision": ("torchvision/_C.so", "torchvision/_C.*.so"),
     "vllm": ("vllm/_C.abi3.so", "vllm/_C.*.so"),
     "flash-attn": ("flash_attn_2_cuda*.so",),
@@ -89,7 +90,9 @@ GPU_CODE_OBJECTS: dict[str, tuple[str, ...]] = {
         "tensorflow/python/_pywrap_tensorflow_internal.so",
     ),
 }
-"""Framework → the binaries (relative to its site directory) that carry its GPU kernels."""
+"""Framework → the binaries (relative to its site directory) that carry its GPU kernels, beside
+its entry objects (which are read too).  CuPy compiles most kernels at run time; its CUB,
+Thrust and random-number modules are precompiled."""
 
 TORCH_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # newest first: (CUDA, compute capabilities with SASS; "+PTX" marks the JIT-able newest)

@@ -265,9 +265,18 @@ def _framework(
             major = runtimes[0].split(".so.", 1)[1].split(".")[0]
             build.set("cuda", major, f"NEEDED {runtimes[0]}")
     if read_gpu_code and build.variant != "cpu":
-        for pattern in GPU_CODE_OBJECTS.get(name, ()):
-            for path in glob_files(host, site.path, pattern):
-                build.gpu_code.append(gpu_code(host, path))
+        key = "cupy" if family == "cupy" else name
+        paths = [
+            p
+            for pattern in GPU_CODE_OBJECTS.get(key, ())
+            for p in glob_files(host, site.path, pattern)
+        ]
+        if family not in ("jax", "numba", "triton", "cuda-suffixed"):
+            paths += _entry_objects(host, site.path, name, package_dir)
+        for path in dict.fromkeys(paths):
+            code = gpu_code(host, path)
+            if code.entries or code.error:
+                build.gpu_code.append(code)
     return Framework(
         name=name,
         version=dist.version,

@@ -27,7 +27,6 @@ from .environments import EnvironmentReader
 from .frameworks import frameworks
 from .jupyter import kernelspecs
 from .libraries import library_facts
-from .live import FRAMEWORK_SUBJECTS, live_driver, live_frameworks, merge_gpus
 from .pipconfig import pip_config
 from .searchpaths import missing_directories
 from .sitedirs import site_dirs, user_site
@@ -74,6 +73,8 @@ def collect(
     found_gpus = gpus(host)
     checks: list[LiveCheck] = []
     if live:
+        from .live import live_driver, merge_gpus  # noqa: PLC0415  # starts processes: --live only
+
         if not host.is_live_root:
             raise UsageError("--live asks the running machine: it cannot be used with --root")
         driver_answer = live_driver(host.environ, live_timeout)
@@ -81,6 +82,8 @@ def collect(
         found_gpus = merge_gpus(found_gpus, driver_answer)
     found_frameworks = frameworks(host, dirs, env, read_gpu_code=bool(found_gpus))
     if live:
+        from .live import FRAMEWORK_SUBJECTS, live_frameworks  # noqa: PLC0415
+
         names = {f.name for f in found_frameworks}
         subjects = [s for s, dists in FRAMEWORK_SUBJECTS if names & set(dists)]
         python_path = target.interpreter.path if target.interpreter else None

@@ -19,13 +19,14 @@ from typing import Optional
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def build_wheel(directory: Path, name: str, version: str) -> Path:
-    """A minimal pure-Python wheel, as a build backend would write it."""
+def build_wheel(directory: Path, name: str, version: str, package: Optional[str] = None) -> Path:
+    """A minimal pure-Python wheel, as a build backend would write it; ``package`` is the
+    import package it installs (default: the distribution's name)."""
     directory.mkdir(parents=True, exist_ok=True)
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     files = {
-        f"{dist}/__init__.py": f"__version__ = {version!r}\n",
+        f"{package or dist}/__init__.py": f"__version__ = {version!r}\n",
         f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: cudaenv-tests\nRoot-Is-Purelib: true\n"
         "Tag: py3-none-any\n",

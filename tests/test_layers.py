@@ -43,6 +43,7 @@ RULES = {
     "_knowledge": ("cudaenv._knowledge",),
     "_checks": (
         "cudaenv._checks",
+        "cudaenv.actions",
         "cudaenv.snapshot",
         "cudaenv.findings",
         "cudaenv._knowledge",
@@ -51,6 +52,18 @@ RULES = {
         "cudaenv._records",
     ),
     "_render": ("cudaenv._render", "cudaenv.findings", "cudaenv.snapshot", "cudaenv._describe"),
+    "_fix": (
+        "cudaenv._fix",
+        "cudaenv._serial",
+        "cudaenv.actions",
+        "cudaenv.findings",
+        "cudaenv.snapshot",
+        "cudaenv.errors",
+        "cudaenv._records",
+        "cudaenv._formats",
+        "cudaenv._knowledge",
+        "cudaenv._describe",
+    ),
     "_probes": (
         "cudaenv._probes",
         "cudaenv._host",
@@ -86,10 +99,17 @@ def test_checks_and_renderers_never_touch_the_machine() -> None:
             assert not used, f"{path.relative_to(SRC)} imports {used}"
 
 
-def test_only_live_starts_processes() -> None:
-    """Child processes run only for --live (_probes/live.py), never in a plain diagnosis."""
+PROCESS_STARTERS = {
+    SRC / "_probes" / "live.py",  # --live
+    SRC / "_fix" / "packages.py",  # fix --apply: the environment's pip or conda
+    SRC / "_fix" / "execute.py",  # cudaenv run / cudaenv pip
+}
+
+
+def test_only_live_and_fixes_start_processes() -> None:
+    """Child processes run only for --live and for fixes the user applies or runs."""
     for path in SRC.rglob("*.py"):
-        if path == SRC / "_probes" / "live.py":
+        if path in PROCESS_STARTERS:
             continue
         assert "subprocess" not in {m.split(".")[0] for m in imported_modules(path)}, path
 

@@ -97,6 +97,10 @@ def _build_parser() -> _Parser:
     demo.add_argument("--list", action="store_true", help="list the examples and exit")
     demo.add_argument("--extract", metavar="DIR", help="write the example world to DIR and exit")
     _add_output_options(demo)
+
+    from ._fixcli import add_commands
+
+    add_commands(sub, _add_world_options)
     return parser
 
 
@@ -322,12 +326,15 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     out = stdout or sys.stdout
     parser = _build_parser()
+    from ._fixcli import handlers
+
     commands = {
         "doctor": _doctor,
         "which": _which,
         "toolkits": _toolkits,
         "archs": _archs,
         "demo": _demo,
+        **handlers,
     }
     try:
         args = parser.parse_args(argv)

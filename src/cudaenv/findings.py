@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ._records import field, record
+from ._serial import to_json
+from .actions import Action
 from .snapshot import Snapshot
 
 __all__ = ["REPORT_SCHEMA", "SEVERITIES", "Finding", "Report", "severity_rank"]
@@ -29,6 +31,8 @@ class Finding:
     """Concrete steps, in order: commands to run, variables to change, files to edit."""
     rank: int = 0
     """Order among findings of one severity: root causes before their consequences."""
+    actions: tuple[Action, ...] = ()
+    """The fix as data, for ``cudaenv fix`` (empty where only a person can act)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +42,10 @@ class Finding:
             "detail": self.detail,
             "evidence": list(self.evidence),
             "fix": list(self.fix),
+            "actions": [
+                {k: v for k, v in to_json(a).items() if v not in (None, [], "")}
+                for a in self.actions
+            ],
         }
 
 

@@ -9,6 +9,7 @@ from typing import Optional
 
 from .._describe import env_label, env_name, interp_label
 from .._formats.metadata import canonicalize_name
+from ..actions import Action
 from ..findings import Finding
 from ..snapshot import Command, Distribution, Environment, Interpreter, Snapshot
 from .codes import CODES, RANKS
@@ -43,6 +44,7 @@ def finding(
     evidence: Iterable[str] = (),
     fix: Iterable[str] = (),
     severity: Optional[str] = None,
+    actions: Iterable[Action] = (),
 ) -> Finding:
     return Finding(
         code=code,
@@ -52,6 +54,7 @@ def finding(
         evidence=tuple(e for e in evidence if e),
         fix=tuple(fix),
         rank=RANKS[code],
+        actions=tuple(actions),
     )
 
 

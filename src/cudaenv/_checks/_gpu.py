@@ -7,6 +7,7 @@ from typing import Optional
 
 from .._knowledge.builds import torch_index_for
 from .._knowledge.drivers import Compatibility, driver_runs, parse_version
+from ..actions import Action, pip_install
 from ..snapshot import Framework, Snapshot
 
 __all__ = [
@@ -16,7 +17,9 @@ __all__ = [
     "gpu_capabilities",
     "gpu_frameworks",
     "runs_on_driver",
+    "torch_index",
     "torch_install",
+    "torch_install_action",
 ]
 
 NOT_GPU_FRAMEWORKS = frozenset({"triton", "numba", "numba-cuda", "jax", "jaxlib"})
@@ -56,12 +59,11 @@ def runs_on_driver(s: Snapshot, cuda: str) -> Optional[str]:
     return None if verdict == Compatibility.UNKNOWN else verdict
 
 
-def torch_install(s: Snapshot, torch: Optional[Framework]) -> Optional[str]:
-    """The pip command for the newest torch CUDA build this driver runs and these GPUs can
-    use; None when the driver or the choice is unknown."""
+def torch_index(s: Snapshot, torch: Optional[Framework]) -> Optional[tuple[tuple[str, ...], str]]:
+    """(packages, index URL) of the newest torch CUDA build this driver runs and these GPUs can
+    use, with torch's installed companions; None when the driver or the choice is unknown."""
     if not s.driver.version:
         return None
-
     chosen = torch_index_for(lambda cuda: runs_on_driver(s, cuda), gpu_capabilities(s))
     if chosen is None:
         return None
@@ -69,4 +71,21 @@ def torch_install(s: Snapshot, torch: Optional[Framework]) -> Optional[str]:
     if torch is not None:
         names = {f.name for f in s.frameworks}
         packages += [c for c in ("torchvision", "torchaudio") if c in names]
-    return f"python -m pip install --force-reinstall {' '.join(packages)} --index-url {chosen[1]}"
+    return tuple(packages), chosen[1]
+
+
+def torch_install(s: Snapshot, torch: Optional[Framework]) -> Optional[str]:
+    """The pip command for :func:`torch_index`."""
+    found = torch_index(s, torch)
+    if found is None:
+        return None
+    packages, url = found
+    return f"python -m pip install --force-reinstall {' '.join(packages)} --index-url {url}"
+
+
+def torch_install_action(s: Snapshot, torch: Optional[Framework], why: str) -> list[Action]:
+    found = torch_index(s, torch)
+    if found is None:
+        return []
+    packages, url = found
+    return [pip_install(packages, why, "--force-reinstall", "--index-url", url)]

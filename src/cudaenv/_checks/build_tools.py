@@ -10,6 +10,7 @@ from typing import Optional
 
 from .._knowledge.compilers import NVCC_HOST_COMPILERS, host_compiler_range
 from .._knowledge.drivers import parse_version
+from ..actions import Action, pip_install, unset_var
 from ..findings import Finding
 from ..snapshot import Framework, Snapshot, Toolkit
 from ._common import finding, quote
@@ -114,6 +115,7 @@ def _older(version: Optional[str], than: str) -> bool:
 def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
     problems: list[str] = []
     fixes: list[str] = []
+    actions: list[Action] = []
     plugin = next((f for f in s.frameworks if re.fullmatch(r"jax-cuda\d+-plugin", f.name)), None)
     if plugin is not None and plugin.cuda:
         toolkit = _toolkit_for(s, "xla")
@@ -126,6 +128,7 @@ def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
                 f"{toolkit.version}); it needs CUDA ≥ {needed}"
             )
             fixes.append(f"python -m pip install 'nvidia-cuda-nvcc{suffix}>={needed}'")
+            actions.append(pip_install((f"nvidia-cuda-nvcc{suffix}>={needed}",), "XLA's ptxas"))
         if toolkit is None or toolkit.libdevice is None:
             where = toolkit.root if toolkit is not None else "no CUDA directory"
             problems.append(
@@ -135,6 +138,7 @@ def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
                 f"python -m pip install 'nvidia-cuda-nvcc{suffix}>={needed}'   # or set "
                 "XLA_FLAGS=--xla_gpu_cuda_data_dir=<a CUDA toolkit with nvvm/libdevice>"
             )
+            actions.append(pip_install((f"nvidia-cuda-nvcc{suffix}>={needed}",), "XLA's libdevice"))
     triton = next((f for f in s.frameworks if f.name == "triton"), None)
     ptxas = s.environ.get("TRITON_PTXAS_PATH")
     if triton is not None and triton.cuda and ptxas:
@@ -148,6 +152,7 @@ def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
             fixes.append(
                 f"unset TRITON_PTXAS_PATH   # Triton's own ptxas ({quote(triton.package_dir)})"
             )
+            actions.append(unset_var("TRITON_PTXAS_PATH", "Triton uses its own ptxas"))
     if not problems:
         return
     yield finding(
@@ -158,4 +163,5 @@ def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
         "and without libdevice XLA cannot compile math functions.",
         problems,
         fixes,
+        actions=actions,
     )

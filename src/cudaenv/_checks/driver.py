@@ -15,6 +15,7 @@ from .._knowledge.drivers import (
     parse_version,
 )
 from .._knowledge.gpus import code_runs_on, cuda_of_ptx_isa
+from ..actions import Action, drop_path, prepend_path
 from ..findings import Finding
 from ..snapshot import DriverLibrary, Framework, Snapshot
 from ._common import finding, quote
@@ -179,8 +180,12 @@ def driver_library_unreachable(s: Snapshot) -> Iterator[Finding]:
             )
         )
         fixes: list[str] = []
+        actions: list[Action] = []
         if copies:
             directory = posixpath.dirname(copies[0].path)
+            actions.append(
+                prepend_path("LD_LIBRARY_PATH", (directory,), "frameworks find the driver")
+            )
             evidence.append(f"a copy outside the search path: {copies[0].path}")
             if not s.driver.wsl or directory != WSL_LIBRARIES:
                 fixes.append(
@@ -211,6 +216,7 @@ def driver_library_unreachable(s: Snapshot) -> Iterator[Finding]:
             "or 100).",
             evidence,
             fixes,
+            actions=actions,
         )
         return
     cudnn8 = _uses_cudnn8(s)
@@ -244,6 +250,9 @@ def driver_library_unreachable(s: Snapshot) -> Iterator[Finding]:
                 + ", ".join(f"{a.path} ({a.via})" for a in unversioned.tried[:6]),
             ],
             fixes,
+            actions=[prepend_path("LD_LIBRARY_PATH", (directory,), "cuDNN 8 finds libcuda.so")]
+            if directory == WSL_LIBRARIES
+            else [],
         )
 
 
@@ -314,6 +323,9 @@ def driver_library_mismatch(s: Snapshot) -> Iterator[Finding]:
         [f"kernel module: {d.version} ({d.version_from})"]
         + [f"{x.name} → {x.path} → {x.real} ({x.via})" for x in libs],
         fixes,
+        actions=[drop_path("LD_LIBRARY_PATH", (posixpath.dirname(lib.path),), "the matching copy")]
+        if lib.via == "ld_library_path"
+        else [],
     )
 
 
@@ -345,8 +357,10 @@ def forward_compat_misuse(s: Snapshot) -> Iterator[Finding]:
         return
     directory = posixpath.dirname(lib.path)
     fixes = []
+    actions: list[Action] = []
     if lib.via == "ld_library_path":
         fixes.append(_ld_library_path_without(s, directory))
+        actions.append(drop_path("LD_LIBRARY_PATH", (directory,), "the driver's own libcuda"))
     elif lib.via == "cache":
         fixes.append(f"remove {directory} from the files in /etc/ld.so.conf.d/, then sudo ldconfig")
     fixes.append(
@@ -363,6 +377,7 @@ def forward_compat_misuse(s: Snapshot) -> Iterator[Finding]:
         + [f"kernel module: {d.version}" if d.version else ""]
         + [f"GPU: {g.model}" for g in s.gpus[:2]],
         fixes,
+        actions=actions,
     )
 
 

@@ -12,10 +12,17 @@ from typing import Optional
 from .._formats.metadata import canonicalize_name, requirement_name
 from .._knowledge.builds import companion_series, tensorflow_libraries
 from .._knowledge.drivers import Compatibility, parse_version
+from ..actions import Action, manual, pip_install, pip_uninstall
 from ..findings import Finding
 from ..snapshot import Distribution, Framework, LoadedLibrary, Snapshot
 from ._common import finding
-from ._gpu import cuda_major, framework_label, runs_on_driver, torch_install
+from ._gpu import (
+    cuda_major,
+    framework_label,
+    runs_on_driver,
+    torch_install,
+    torch_install_action,
+)
 
 __all__ = [
     "cupy_cuda_mismatch",
@@ -107,6 +114,7 @@ def torch_cpu_build(s: Snapshot) -> Iterator[Finding]:
         return  # a CPU machine with a CPU torch: healthy
     severity = "error" if reasons else "warning"
     fixes = []
+    actions: list[Action] = []
     install = torch_install(s, torch)
     conda_build = torch.conda_build is not None
     if conda_build:
@@ -116,6 +124,7 @@ def torch_cpu_build(s: Snapshot) -> Iterator[Finding]:
         )
     elif install:
         fixes.append(install)
+        actions += torch_install_action(s, torch, "a CUDA build of torch")
     else:
         fixes.append(
             "python -m pip install --force-reinstall torch --index-url "
@@ -136,6 +145,7 @@ def torch_cpu_build(s: Snapshot) -> Iterator[Finding]:
         [f"torch {torch.version}: {torch.variant_from}", *reasons, *beside[:4]],
         fixes,
         severity=severity,
+        actions=actions or [manual(f, "", "user") for f in fixes[:1]],
     )
 
 
@@ -218,6 +228,15 @@ def torch_companion_mismatch(s: Snapshot) -> Iterator[Finding]:
             "python -m pip install --force-reinstall "
             + " ".join(wanted)
             + f" --index-url https://download.pytorch.org/whl/{_index_tag(torch)}"
+        ],
+        actions=[
+            pip_install(
+                tuple(wanted),
+                "companions of the installed torch",
+                "--force-reinstall",
+                "--index-url",
+                f"https://download.pytorch.org/whl/{_index_tag(torch)}",
+            )
         ],
     )
 
@@ -336,6 +355,10 @@ def cupy_multiple_packages(s: Snapshot) -> Iterator[Finding]:
             f"python -m pip uninstall -y {' '.join(names)}",
             f"python -m pip install {keep}",
         ],
+        actions=[
+            pip_uninstall(tuple(names), "one CuPy, not several on top of each other"),
+            pip_install((keep,), "the CuPy of this driver's CUDA", "--force-reinstall"),
+        ],
     )
 
 
@@ -359,8 +382,15 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
         if not problems:
             continue
         fixes = []
+        actions: list[Action] = []
         if problems[0].startswith("no CUDA"):
             suffix = f"-cu{major}" if major is not None and major < 13 else ""
+            actions.append(
+                pip_install(
+                    (f"nvidia-cuda-runtime{suffix}", f"nvidia-cuda-nvrtc{suffix}"),
+                    f"the CUDA {major} runtime and NVRTC CuPy loads",
+                )
+            )
             fixes.append(
                 f"python -m pip install nvidia-cuda-runtime{suffix} nvidia-cuda-nvrtc{suffix}"
                 + (f"   # or: pip install '{cupy.name}[ctk]' (CuPy 14)" if major else "")
@@ -371,6 +401,10 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
                 f"python -m pip uninstall -y {cupy.name} && python -m pip install "
                 f"cupy-cuda{driver_major}x   # the CuPy of the driver's CUDA"
             )
+            actions += [
+                pip_uninstall((cupy.name,), "a CuPy for a CUDA the driver lacks"),
+                pip_install((f"cupy-cuda{driver_major}x",), "the CuPy of the driver's CUDA"),
+            ]
         yield finding(
             "cupy-cuda-mismatch",
             f"{cupy.name} {cupy.version} needs CUDA {cupy.cuda}, which this machine cannot give it",
@@ -379,6 +413,7 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
             "kernel fails ('CuPy failed to load libnvrtc.so.12', 'cudaErrorInsufficientDriver').",
             [framework_label(cupy), *problems],
             fixes,
+            actions=actions,
         )
         return
 
@@ -422,6 +457,7 @@ def jax_plugin_mismatch(s: Snapshot) -> Iterator[Finding]:
         "backend failed to initialize') or refuses to load the plugin.",
         problems,
         [f"python -m pip install --upgrade '{target}{version}'"],
+        actions=[pip_install((f"{target}{version}",), "plugins of jaxlib's version", "--upgrade")],
     )
 
 
@@ -448,7 +484,13 @@ def tensorflow_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
         + ", ".join(missing)
         + ", so it prints 'Could not load dynamic library' and runs on the CPU only.",
         [framework_label(tf), *[f"{n}: not found" for n in missing]],
-        [
+        actions=[
+            pip_install(
+                (f"tensorflow[and-cuda]=={_public(tf.version)}",),
+                "the CUDA wheels TensorFlow was built for",
+            )
+        ],
+        fix=[
             (
                 f"python -m pip install 'tensorflow[and-cuda]=={_public(tf.version)}'   "
                 f"# pulls nvidia-*{suffix} wheels of the right versions"

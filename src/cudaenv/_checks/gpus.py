@@ -9,10 +9,11 @@ from typing import Optional
 
 from .._knowledge.drivers import parse_version
 from .._knowledge.gpus import ARCH_CUDA, code_runs_on, cuda_can_target
+from ..actions import Action, manual
 from ..findings import Finding
 from ..snapshot import Framework, Gpu, Snapshot, Toolkit
 from ._common import finding
-from ._gpu import framework_label, gpu_frameworks, torch_install
+from ._gpu import framework_label, gpu_frameworks, torch_install, torch_install_action
 
 __all__ = ["gpu_arch_unsupported", "nvcc_too_old_for_gpu"]
 
@@ -54,11 +55,13 @@ def gpu_arch_unsupported(s: Snapshot) -> Iterator[Finding]:
         return
     f, gpu, _ = misses[0]
     fixes = []
+    actions: list[Action] = []
     torch = next((m[0] for m in misses if m[0].name == "torch"), None)
     if torch is not None:
         install = torch_install(s, torch)
         if install:
             fixes.append(install)
+            actions += torch_install_action(s, torch, f"a torch with code for {gpu.capability}")
         else:
             fixes.append(
                 f"install a torch build with code for compute capability {gpu.capability} "
@@ -82,6 +85,8 @@ def gpu_arch_unsupported(s: Snapshot) -> Iterator[Finding]:
         [f"{m[1].model}: compute capability {m[1].capability} ({m[1].source})" for m in misses[:1]]
         + [f"{framework_label(m[0])}: {m[2]}" for m in misses[:4]],
         fixes,
+        actions=actions
+        + [manual(x, "", "user") for x in fixes if not x.startswith("python -m pip")],
     )
 
 

@@ -6,6 +6,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import Optional
 
+from ..actions import conda_install, manual, run_python, set_pyvenv, unset_var
 from ..findings import Finding
 from ..snapshot import Command, Environment, Snapshot
 from ._common import (
@@ -73,6 +74,12 @@ def env_without_python(s: Snapshot) -> Iterator[Finding]:
             f"conda install {conda_selector(s, env)} {pin} pip",
             "hash -r    # the shell forgets where it found `pip` before",
             "python -m pip install <package>    # pip of exactly the python you run",
+        ],
+        actions=[
+            conda_install((pin, "pip"), f'give "{name}" its own Python and pip'),
+            manual(
+                "hash -r   # in your shell, so it finds the env's own python and pip", "", "user"
+            ),
         ],
     )
 
@@ -183,17 +190,32 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
         serves = interp_label(s, pip_interp)
     ref_prefix = references[0][1]
     fixes = ["python -m pip install <package>    # pip of exactly the python you run"]
+    actions = [manual("use `python -m pip` (the pip of the python you run)", "", "user")]
     ref_env = s.environments.get(ref_prefix) if ref_prefix else None
     if ref_env is not None and ref_prefix is not None:
         has_pip = "pip" in by_name(env_distributions(s, ref_prefix))
+        own = ref_prefix == s.target.prefix
         if not has_pip and ref_env.kind in CONDA_KINDS:
             fixes.append(f"conda install {conda_selector(s, ref_env)} pip")
+            if own:
+                actions.append(conda_install(("pip",), "give the environment its own pip"))
         elif not has_pip and ref_env.python:
             fixes.append(f"{quote(ref_env.python)} -m ensurepip --upgrade")
+            if own:
+                actions.append(
+                    run_python(("-m", "ensurepip", "--upgrade"), "give the environment its own pip")
+                )
     if cmd.path and _is_stray(s, cmd):
         # Only a pip that belongs to no environment of its own is safe to remove.
         fixes.append(f"rm {quote(cmd.path)}    # a stray pip that comes first on PATH")
         fixes.append("hash -r    # the shell forgets where it found `pip` before")
+        actions.append(
+            manual(
+                f"rm {quote(cmd.path)}; hash -r   # a stray pip, outside any environment",
+                "",
+                "user",
+            )
+        )
     yield finding(
         "pip-other-interpreter",
         f"`{cmd.name}` installs for another interpreter than {label.split(' (')[0]}",
@@ -201,6 +223,7 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
         f"`{cmd.name} install` therefore puts packages where this Python does not look.",
         [command_evidence(s, c) for c in (*(c for c, _ in mismatched), py) if c is not None],
         fixes,
+        actions=actions,
     )
 
 
@@ -301,6 +324,11 @@ def venv_over_conda(s: Snapshot) -> Iterator[Finding]:
                 f"conda activate {quote(base.name or base.prefix) if base else '<env>'}"
             ),
         ],
+        actions=[
+            set_pyvenv(
+                "include-system-site-packages", "true", "let the venv see the conda packages"
+            )
+        ],
     )
 
 
@@ -342,6 +370,15 @@ def pythonhome_set(s: Snapshot) -> Iterator[Finding]:
             ),
         ],
         severity=None if problems else "warning",
+        actions=[
+            unset_var("PYTHONHOME", "every Python finds its own standard library"),
+            manual(
+                "remove `export PYTHONHOME=...` from your shell start-up file "
+                "(clusters: module unload python)",
+                "",
+                "user",
+            ),
+        ],
     )
 
 

@@ -11,6 +11,7 @@ from typing import Optional
 from .._formats.metadata import canonicalize_name, requirement_name
 from .._formats.pyversion import version_tuple
 from .._knowledge.cuda_libs import DRIVER_LIBRARIES, cuda_library_stem, library_major
+from ..actions import Action, drop_path, manual, pip_install
 from ..findings import Finding
 from ..snapshot import Distribution, LibraryTree, LoadedLibrary, Snapshot
 from ._common import finding, quote
@@ -64,6 +65,18 @@ def _ld_library_path_fix(s: Snapshot, directory: str) -> str:
     return "unset LD_LIBRARY_PATH"
 
 
+def _written_entries(s: Snapshot, directory: str) -> list[str]:
+    """LD_LIBRARY_PATH entries as written that lead to ``directory`` (the loader searches
+    them lexically normalised)."""
+    raw = s.environ.get("LD_LIBRARY_PATH", "")
+    found = [e for e in raw.split(":") if e and posixpath.normpath(e) == directory]
+    return found or [directory]
+
+
+def _drop_ld_path(entries: list[str], why: str) -> Action:
+    return drop_path("LD_LIBRARY_PATH", tuple(dict.fromkeys(entries)), why)
+
+
 def _wheel_dists(s: Snapshot) -> list[Distribution]:
     return [
         d
@@ -105,6 +118,11 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
         if requires
         else []
     )
+    actions = (
+        [pip_install(tuple(sorted({r for r, _, _ in requires})), "the libraries' wheels")]
+        if requires
+        else []
+    )
     fixes.append(
         "reinstall the framework with its dependencies (no --no-deps), from the index "
         "matching its CUDA build"
@@ -119,6 +137,7 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
         f"'{names[0]}: cannot open shared object file'.",
         evidence,
         fixes,
+        actions=actions,
     )
 
 
@@ -161,6 +180,7 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
         return
     evidence = []
     fixes: list[str] = []
+    dropped: list[str] = []
     for tree, obj, (path, owner, version), older in hits:
         evidence.append(
             f"{obj.name}: the loader takes {obj.path} ({obj.via}, {obj.owner or 'version'} "
@@ -171,6 +191,7 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
             fix = _ld_library_path_fix(s, posixpath.dirname(obj.path))
             if fix not in fixes:
                 fixes.append(fix)
+            dropped += _written_entries(s, posixpath.dirname(obj.path))
     fixes.append(
         "or put the environment's own copies first: "
         "export LD_LIBRARY_PATH=<the wheel's lib dir>:$LD_LIBRARY_PATH"
@@ -186,6 +207,9 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
         evidence,
         fixes,
         severity=worst,
+        actions=[_drop_ld_path(dropped, "the environment's own copies are found")]
+        if dropped
+        else [],
     )
 
 
@@ -205,6 +229,7 @@ def symbol_version_missing(s: Snapshot) -> Iterator[Finding]:
     via = {o.path: o for _, o in _all_objects(s) if o.path in providers}
     evidence = []
     fixes: list[str] = []
+    dropped: list[str] = []
     for (importer, provider), labels in by_pair.items():
         how = via.get(provider)
         evidence.append(
@@ -216,6 +241,7 @@ def symbol_version_missing(s: Snapshot) -> Iterator[Finding]:
             fix = _ld_library_path_fix(s, posixpath.dirname(provider))
             if fix not in fixes:
                 fixes.append(fix)
+            dropped += _written_entries(s, posixpath.dirname(provider))
     first = gaps[0]
     fixes.append(
         f"make the loader find a copy of {posixpath.basename(first.provider)} at least as "
@@ -230,6 +256,7 @@ def symbol_version_missing(s: Snapshot) -> Iterator[Finding]:
         f"{first.symbol}, version {first.version}' (or 'version not found').",
         evidence,
         fixes,
+        actions=[_drop_ld_path(dropped, "a new enough copy is found")] if dropped else [],
     )
 
 
@@ -242,10 +269,17 @@ def driver_stub_shadowing(s: Snapshot) -> Iterator[Finding]:
     stub = stubs[0]
     assert stub.path is not None  # filtered above
     fixes = []
+    actions = []
     if stub.via == "ld_library_path":
         fixes.append(_ld_library_path_fix(s, posixpath.dirname(stub.path)))
+        actions.append(
+            _drop_ld_path(
+                _written_entries(s, posixpath.dirname(stub.path)), "the real driver is found"
+            )
+        )
     elif stub.via == "preload":
         fixes.append("remove the stub from LD_PRELOAD")
+        actions.append(drop_path("LD_PRELOAD", (stub.path,), "the real driver is found"))
     fixes.append(
         f"never put a toolkit's stubs/ directory (here {posixpath.dirname(stub.path)}) on "
         "a run-time search path; it is for linking only"
@@ -258,6 +292,7 @@ def driver_stub_shadowing(s: Snapshot) -> Iterator[Finding]:
         "even where a driver is installed.",
         [f"{o.name} → {o.path} ({o.via})" for o in stubs],
         fixes,
+        actions=actions,
     )
 
 
@@ -388,6 +423,9 @@ def cuda_wheel_requirements_unmet(s: Snapshot) -> Iterator[Finding]:
         evidence,
         [f"python -m pip install {install}"],
         severity="error" if missing else "warning",
+        actions=[
+            pip_install(tuple(sorted({req for req, _, _ in unmet})), "the pinned NVIDIA wheels")
+        ],
     )
 
 
@@ -442,4 +480,5 @@ def ld_cache_stale(s: Snapshot) -> Iterator[Finding]:
         "(on WSL, ldconfig also skips /usr/lib/wsl/lib files that are not symlinks).",
         [f"{u.directory} (from {u.conf}): {', '.join(u.names[:6])}" for u in uncached],
         ["sudo ldconfig"],
+        actions=[manual("sudo ldconfig", "rebuild the loader's cache", "system")],
     )

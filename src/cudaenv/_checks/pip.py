@@ -14,6 +14,7 @@ from .._knowledge.frameworks import (
     is_cuda_relevant,
     pip_names_for_conda_package,
 )
+from ..actions import Action, conda_install, manual, pip_uninstall, set_var, unset_var
 from ..findings import Finding
 from ..snapshot import Distribution, PipConfig, PipSetting, Snapshot
 from ._common import by_name, env_distributions, env_label, finding, quote
@@ -59,6 +60,15 @@ def _undo(setting: PipSetting) -> str:
     if setting.scope in ("user", "site") and not setting.source.endswith("/.pip/pip.conf"):
         return f"python -m pip config --{setting.scope} unset {setting.section}.{setting.key}"
     return f"edit {setting.source}: delete line {setting.line} ({setting.key} = {setting.value})"
+
+
+def _action(setting: PipSetting) -> Action:
+    why = "pip installs into this environment again"
+    if setting.scope == "environment":
+        return unset_var(setting.source, why)
+    if setting.key == "user":
+        return set_var("PIP_USER", "0", why + " (PIP_USER=0 overrides the config file)")
+    return manual(_undo(setting), why, "user")
 
 
 def _inside(value: str, s: Snapshot) -> bool:
@@ -127,6 +137,7 @@ def pip_install_redirected(s: Snapshot) -> Iterator[Finding]:
         [_where(setting) for setting, _ in problems],
         [_undo(setting) for setting, _ in problems],
         severity=severity,
+        actions=[_action(setting) for setting, _ in problems],
     )
 
 
@@ -181,6 +192,14 @@ def conda_pip_duplicate(s: Snapshot) -> Iterator[Finding]:
             + " ".join(sorted({h.split(" ", 2)[1] for h in hits})),
         ],
         severity=_duplicate_severity(names),
+        actions=[
+            pip_uninstall(tuple(sorted(set(names))), "drop pip's copy"),
+            conda_install(
+                tuple(sorted({h.split(" ", 2)[1] for h in hits})),
+                "restore conda's files",
+                "--force-reinstall",
+            ),
+        ],
     )
 
 

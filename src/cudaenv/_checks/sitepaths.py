@@ -8,6 +8,7 @@ from typing import Optional
 from .._formats.metadata import canonicalize_name
 from .._formats.pyversion import version_tuple
 from .._knowledge.frameworks import import_name_for_distribution, is_cuda_relevant
+from ..actions import Action, drop_path, set_var
 from ..findings import Finding
 from ..snapshot import Distribution, SiteDir, Snapshot
 from ._common import by_name, env_distributions, env_label, finding, quote
@@ -46,6 +47,20 @@ def _pythonpath_unset_fix(s: Snapshot, entries: list[SiteDir]) -> list[str]:
     return ["unset PYTHONPATH"]
 
 
+def _pythonpath_action(s: Snapshot, entries: list[SiteDir]) -> Action:
+    """Take exactly the entries found (as written in PYTHONPATH) off the variable."""
+    written = [
+        e
+        for e in s.environ.get("PYTHONPATH", "").split(":")
+        if e and any(e.rstrip("/") == d.path.rstrip("/") for d in entries)
+    ]
+    return drop_path(
+        "PYTHONPATH",
+        tuple(written or (d.path for d in entries)),
+        "keep other environments' packages off this one's sys.path",
+    )
+
+
 def pythonpath_version_mismatch(s: Snapshot) -> Iterator[Finding]:
     version = _target_version(s)
     if version is None:
@@ -68,6 +83,7 @@ def pythonpath_version_mismatch(s: Snapshot) -> Iterator[Finding]:
         [f"PYTHONPATH entry {d.path} is for Python {d.python_version}" for d in bad]
         + [f"interpreter: Python {version}"],
         _pythonpath_unset_fix(s, bad),
+        actions=[_pythonpath_action(s, bad)],
     )
 
 
@@ -119,6 +135,7 @@ def pythonpath_other_env(s: Snapshot) -> Iterator[Finding]:
             "install what you need into the environment itself: python -m pip install ...",
         ],
         severity="error" if severe else None,
+        actions=[_pythonpath_action(s, entries)],
     )
 
 
@@ -181,6 +198,7 @@ def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
             ),
         ],
         severity="error" if severe else None,
+        actions=[set_var("PYTHONNOUSERSITE", "1", "keep the user site off this environment")],
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from .._formats.metadata import canonicalize_name
+from ..actions import Action, conda_install, drop_path, prepend_path, set_var, unset_var
 from ..findings import Finding
 from ..snapshot import Snapshot, Toolkit
 from ._common import CONDA_KINDS, conda_selector, env_label, finding, quote
@@ -92,6 +93,8 @@ def cuda_home_invalid(s: Snapshot) -> Iterator[Finding]:
             continue
         better = _best_toolkit(s)
         fix = [f"export {variable}={quote(better.root)}"] if better else [f"unset {variable}"]
+        why = "one toolkit root, with nvcc and headers"
+        action = set_var(variable, better.root, why) if better else unset_var(variable, why)
         yield finding(
             "cuda-home-invalid",
             f"{variable} does not name a CUDA toolkit",
@@ -103,6 +106,7 @@ def cuda_home_invalid(s: Snapshot) -> Iterator[Finding]:
                 [f"complete toolkit found: {better.root} (CUDA {better.version})"] if better else []
             ),
             fix,
+            actions=[action],
         )
 
 
@@ -140,7 +144,13 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
     torch = _torch(s)
     version = (torch[1] if torch else None) or toolkit.version or ""
     pin = ".".join(version.split(".")[:2])
+    actions: list[Action] = []
     if toolkit.source == "conda-cudatoolkit" and env.kind in CONDA_KINDS:
+        specs = (f"cuda-nvcc={pin}", f"cuda-cudart-dev={pin}") if pin else ("cuda-nvcc",)
+        actions = [
+            conda_install(specs, "nvcc and the runtime headers", "-c", "nvidia"),
+            set_var("CUDA_HOME", env.prefix, "builds use the environment's toolkit"),
+        ]
         fixes = [
             f"conda install {conda_selector(s, env)} -c nvidia cuda-nvcc={pin} "
             f"cuda-cudart-dev={pin}"
@@ -168,6 +178,7 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
         + [f"installed: {name}" for name in sorted(installed & _BUILD_PACKAGES)],
         fixes,
         severity="error" if build_evidence else "warning",
+        actions=actions,
     )
 
 
@@ -210,8 +221,10 @@ def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
             )
         better = _best_toolkit(s, _major(toolkit.nvcc_version or toolkit.version))
         fixes = []
+        actions: list[Action] = []
         if better is not None and better.root != toolkit.root:
             fixes.append(f"export CUDA_HOME={quote(better.root)}")
+            actions.append(set_var("CUDA_HOME", better.root, "a complete toolkit for builds"))
         if s.target_env is not None and s.target_env.kind in CONDA_KINDS:
             version = ".".join((toolkit.version or toolkit.nvcc_version or "").split(".")[:2])
             package = "cuda-cudart-dev" if toolkit.nvcc else "cuda-nvcc"
@@ -219,6 +232,12 @@ def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
             fixes.append(
                 f"conda install {conda_selector(s, s.target_env)} -c nvidia {package}{pin}"
             )
+            if not actions and toolkit.root == s.target.prefix:
+                actions.append(
+                    conda_install(
+                        (f"{package}{pin}",), "the missing half of the toolkit", "-c", "nvidia"
+                    )
+                )
         yield finding(
             "toolkit-incomplete",
             f"The toolkit builds would use ({toolkit.root}) is incomplete",
@@ -231,6 +250,7 @@ def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
                 ),
             ],
             fixes or [f"install the missing part of the CUDA {toolkit.version or ''} toolkit"],
+            actions=actions,
         )
 
 
@@ -300,6 +320,11 @@ def nvcc_cuda_home_mismatch(s: Snapshot) -> Iterator[Finding]:
                 f"or export {variable}={quote(nvcc_root)}",
             ],
             severity=severity,
+            actions=[
+                prepend_path(
+                    "PATH", (posixpath.join(home_root, "bin"),), f"nvcc of {variable} first"
+                )
+            ],
         )
 
 
@@ -317,8 +342,12 @@ def toolkit_framework_mismatch(s: Snapshot) -> Iterator[Finding]:
         return
     matching = _best_toolkit(s, _major(torch_cuda))
     fixes = []
+    actions: list[Action] = []
     if matching is not None:
         fixes.append(f"export CUDA_HOME={quote(matching.root)}    # CUDA {matching.version}")
+        actions.append(
+            set_var("CUDA_HOME", matching.root, f"builds use a CUDA {_major(torch_cuda)} toolkit")
+        )
     env = s.target_env
     if env is not None and env.kind in CONDA_KINDS:
         fixes.append(
@@ -342,6 +371,7 @@ def toolkit_framework_mismatch(s: Snapshot) -> Iterator[Finding]:
             f"{toolkit.root} ({rule}): nvcc CUDA {toolkit_version}",
         ],
         fixes,
+        actions=actions,
     )
 
 
@@ -389,6 +419,7 @@ def cuda_home_unset(s: Snapshot) -> Iterator[Finding]:
         ],
         [persist],
         severity=severity,
+        actions=[set_var("CUDA_HOME", candidate.root, "builds find the toolkit")],
     )
 
 
@@ -403,4 +434,20 @@ def stale_path_entry(s: Snapshot) -> Iterator[Finding]:
         "and the shell, they are often left by an old CUDA install and mislead whoever reads them.",
         [f"{m.source}: {m.entry}" for m in s.missing_directories],
         ["remove the entries from the variable or file named"],
+        actions=_stale_actions(s),
     )
+
+
+_PATH_VARIABLES = ("PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "LIBRARY_PATH", "CPATH")
+
+
+def _stale_actions(s: Snapshot) -> list[Action]:
+    actions = []
+    for variable in _PATH_VARIABLES:
+        entries = tuple(m.entry for m in s.missing_directories if m.source == variable)
+        if entries:
+            actions.append(drop_path(variable, entries, "entries that name no directory"))
+    for variable in _VARIABLES:
+        if any(m.source == variable for m in s.missing_directories):
+            actions.append(unset_var(variable, "it names no directory"))
+    return actions

@@ -1,0 +1,1 @@
+"""Fixes: plans built from findings, printed for a shell, applied with a journal, undone."""

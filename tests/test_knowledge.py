@@ -315,3 +315,24 @@ def test_tensorflow_table_ascends_with_releases() -> None:
     rows = sorted(TF_TESTED.items(), key=lambda kv: parse_version(kv[0]))
     cudas = [parse_version(cuda) for _, (cuda, _) in rows]
     assert cudas == sorted(cudas)
+
+
+def test_torch_releases_limit_the_variants() -> None:
+    from cudaenv._knowledge.builds import torch_index_for, torch_release_cuda
+
+    def full_up_to_12_4(cuda: str) -> str:  # an R550 driver
+        return driver_runs("550.54.14", cuda)
+
+    assert torch_release_cuda("2.5.1+cu124") == frozenset({"11.8", "12.1", "12.4"})
+    assert torch_release_cuda("9.9.0") is None
+    # unpinned: the current variants only (cu126 by minor-version compatibility on R550)
+    assert torch_index_for(full_up_to_12_4, ["8.9"]) == (
+        "12.6",
+        "https://download.pytorch.org/whl/cu126",
+    )
+    # torch 2.5 has cu124, which R550 runs fully
+    chosen = torch_index_for(full_up_to_12_4, ["8.9"], torch_release_cuda("2.5.1"))
+    assert chosen is not None
+    assert chosen[0] == "12.4"
+    # an RTX 5090 (12.0) has no torch 2.5 build at all
+    assert torch_index_for(full_up_to_12_4, ["12.0"], torch_release_cuda("2.5.1")) is None

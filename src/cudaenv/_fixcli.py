@@ -66,6 +66,17 @@ def add_commands(
     _target_options(env, "for")
     env.add_argument("--shell", choices=("bash", "zsh", "fish", "powershell"))
 
+    pip = sub.add_parser(
+        "pip",
+        help="the target environment's pip, with CUDA variants that fit this driver and GPU",
+    )
+    add_world_options(pip)
+    _target_options(pip, "use the pip of")
+    pip.add_argument(
+        "--dry-run", action="store_true", help="print the pip command(s) instead of running them"
+    )
+    pip.add_argument("args", nargs=argparse.REMAINDER, metavar="PIP-ARGS")
+
     run = sub.add_parser("run", help="run a command in the corrected environment")
     _target_options(run, "run in")
     run.add_argument("--quiet", "-q", action="store_true", help="do not print what changed")
@@ -178,11 +189,13 @@ def _undo(args: argparse.Namespace, stdout: TextIO) -> int:
     return EXIT_OK
 
 
-def _corrections(args: argparse.Namespace) -> tuple[dict[str, str], Changes]:
+def _corrections(
+    args: argparse.Namespace, diagnosed: tuple[Report, dict[str, str]] | None = None
+) -> tuple[dict[str, str], Changes]:
     from ._fix.environ import apply_variables
     from ._fix.plan import build_plan
 
-    report, environ = _diagnose(args)
+    report, environ = diagnosed or _diagnose(args)
     plan = build_plan(report)
     corrected, changed = apply_variables(environ, plan.variables)
     python = report.snapshot.target.interpreter
@@ -223,7 +236,47 @@ def _run(args: argparse.Namespace, _stdout: TextIO) -> int:
     return run_command(argv, corrected)
 
 
+def _pip(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._fix.execute import run_command
+    from ._fix.pipplan import plan_pip
+    from ._fix.shells import command_line
+
+    extra = list(args.args)
+    if extra and extra[0] == "--":
+        extra = extra[1:]
+    dry = args.dry_run or "--dry-run" in extra
+    extra = [a for a in extra if a != "--dry-run"]
+    if not extra:
+        raise UsageError("pip needs pip's arguments: cudaenv pip install PACKAGE ...")
+    root = args.root or "/"
+    if os.path.abspath(root) != "/" and not dry:
+        raise UsageError(
+            "with --root, cudaenv pip can only --dry-run: the world is not this machine"
+        )
+    diagnosed = _diagnose(args, root)
+    report, environ = diagnosed
+    if report.snapshot.target.interpreter is None:
+        raise UsageError("no target interpreter: activate an environment, or pass --python")
+    commands = plan_pip(report.snapshot, extra)
+    shell = _shell_default(environ)
+    for command in commands:
+        for note in command.notes:
+            sys.stderr.write(f"cudaenv pip: {note}\n")
+        if dry:
+            assignments = "".join(f"{k}={v} " for k, v in command.environment)
+            stdout.write(assignments + command_line(shell, command.argv) + "\n")
+    if dry:
+        return EXIT_OK
+    corrected, _ = _corrections(args, diagnosed)
+    for command in commands:
+        status = run_command(command.argv, {**corrected, **dict(command.environment)})
+        if status != 0:
+            return status
+    return EXIT_OK
+
+
 handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "pip": _pip,
     "fix": _fix,
     "undo": _undo,
     "env": _env,

@@ -34,6 +34,7 @@ __all__ = [
     "local_tag_variant",
     "tensorflow_libraries",
     "torch_index_for",
+    "torch_release_cuda",
 ]
 
 TF_TESTED: dict[str, tuple[str, str]] = {
@@ -100,8 +101,27 @@ TORCH_INDEXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("12.9", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0+PTX")),
     ("12.8", ("7.0", "7.5", "8.0", "8.6", "9.0", "10.0", "12.0")),
     ("12.6", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
+    ("12.4", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
+    ("12.1", ("5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
     ("11.8", ("3.7", "5.0", "6.0", "7.0", "7.5", "8.0", "8.6", "9.0")),
 )
+CURRENT_TORCH_CUDA = frozenset({"13.0", "12.9", "12.8", "12.6", "11.8"})
+"""The variants to choose from when no torch version is asked for (11.8: the newest torch an
+R450-R510 driver runs)."""
+TORCH_RELEASE_CUDA: dict[str, tuple[str, ...]] = {
+    "2.0": ("11.8",),
+    "2.1": ("11.8", "12.1"),
+    "2.2": ("11.8", "12.1"),
+    "2.3": ("11.8", "12.1"),
+    "2.4": ("11.8", "12.1", "12.4"),
+    "2.5": ("11.8", "12.1", "12.4"),
+    "2.6": ("11.8", "12.4", "12.6"),
+    "2.7": ("11.8", "12.6", "12.8"),
+    "2.8": ("12.6", "12.8", "12.9"),
+    "2.9": ("12.6", "12.8", "13.0"),
+}
+"""torch release → the CUDA variants download.pytorch.org serves for it (pytorch's release
+matrices; M)."""
 TORCH_INDEX_URL = "https://download.pytorch.org/whl/{tag}"
 
 _LOCAL_CUDA = re.compile(r"\+(?:.*?)cu(\d{2,3})(?![\d])")
@@ -205,18 +225,24 @@ def _serves(archs: tuple[str, ...], capability: str) -> bool:
 
 
 def torch_index_for(
-    verdict: Callable[[str], Optional[str]], capabilities: Sequence[str]
+    verdict: Callable[[str], Optional[str]],
+    capabilities: Sequence[str],
+    allowed: Optional[frozenset[str]] = None,
 ) -> Optional[tuple[str, str]]:
     """(CUDA X.Y, index URL) of the torch CUDA variant to install for this driver and these GPUs.
 
     ``verdict(cuda)`` says how the driver runs that CUDA: ``full``, ``minor-version`` or not at
-    all.  Among the variants that run and have code for every one of ``capabilities``: the
+    all; ``allowed`` limits the variants (a pinned torch release has only some; default: the
+    current ones).  Among those that run and have code for every one of ``capabilities``: the
     newest CUDA major; within it a variant of the driver's own CUDA or older (the newest such),
     else the one closest above it (minor-version compatibility, which PyTorch's CUDA 12 and 13
     builds rely on, but the fewer newer APIs the better).
     """
+    allowed = CURRENT_TORCH_CUDA if allowed is None else allowed
     ranked = []
     for cuda, archs in TORCH_INDEXES:
+        if cuda not in allowed:
+            continue
         how = verdict(cuda)
         if how not in ("full", "minor-version"):
             continue
@@ -229,3 +255,10 @@ def torch_index_for(
         return None
     cuda = max(ranked)[1]
     return cuda, TORCH_INDEX_URL.format(tag="cu" + cuda.replace(".", ""))
+
+
+def torch_release_cuda(version: str) -> Optional[frozenset[str]]:
+    """The CUDA variants of a torch release (``2.5.1`` → 11.8, 12.1, 12.4), if known."""
+    series = ".".join(version.split("+", 1)[0].split(".")[:2])
+    known = TORCH_RELEASE_CUDA.get(series)
+    return frozenset(known) if known else None

@@ -321,7 +321,7 @@ def test_pip_steps_apply_and_undo_byte_for_byte(cupy_wheels: Path, tmp_path: Pat
     assert "cupy-multiple-packages" in done.stdout.split("fixed: ", 1)[1].splitlines()[0]
     site = next(prefix.glob("lib/python*/site-packages"))
     assert sorted(p.name for p in site.glob("cupy_cuda*.dist-info")) == [
-        "cupy_cuda11x-13.3.0.dist-info"
+        "cupy_cuda12x-13.3.0.dist-info"
     ]
     cudaenv(env, "undo")
     assert tree(prefix) == before

@@ -139,7 +139,7 @@ def _apply(plan: Plan, environ: dict[str, str], args: argparse.Namespace, stdout
     result = apply_plan(plan, environ, force=args.force)
     stdout.write("\n")
     stdout.writelines(
-        f"recovered (an interrupted apply was rolled back): {path}\n" for path in result.recovered
+        f"an interrupted apply was rolled back: {line}\n" for line in result.recovered
     )
     for command, status, output in result.commands:
         stdout.write(f"{'ran' if status == 0 else 'FAILED'}: {command}\n")
@@ -184,7 +184,7 @@ def _undo(args: argparse.Namespace, stdout: TextIO) -> int:
         return EXIT_OK
     verb = "rolled back an interrupted apply" if result.state == "rolled-back" else "undone"
     stdout.write(f"{verb}: {result.journal}\n")
-    stdout.writelines(f"restored: {path}\n" for path in result.files)
+    stdout.writelines(line + "\n" for line in result.files)
     stdout.writelines(f"packages: {line}\n" for line in result.packages)
     return EXIT_OK
 

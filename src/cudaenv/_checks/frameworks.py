@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from .._formats.metadata import canonicalize_name, requirement_name
-from .._knowledge.builds import companion_series, tensorflow_libraries
+from .._knowledge.builds import companion_series, cupy_variant_cuda, tensorflow_libraries
 from .._knowledge.drivers import Compatibility, parse_version
 from ..actions import Action, manual, pip_install, pip_uninstall
 from ..findings import Finding
@@ -340,7 +340,11 @@ def cupy_multiple_packages(s: Snapshot) -> Iterator[Finding]:
     names = sorted({canonicalize_name(d.name) for d in dists})
     if len(names) < 2:
         return
-    keep = next((n for n in names if n.startswith("cupy-cuda")), names[0])
+    variants = sorted(
+        (n for n in names if n.startswith("cupy-cuda")),
+        key=lambda n: parse_version(cupy_variant_cuda(n) or "0"),
+    )
+    keep = variants[-1] if variants else names[0]  # without a driver to ask: the newest CUDA
     if s.driver.cuda:
         driver_major = parse_version(s.driver.cuda)[0]
         keep = f"cupy-cuda{min(driver_major, 13)}x" if driver_major >= 11 else keep
@@ -357,7 +361,7 @@ def cupy_multiple_packages(s: Snapshot) -> Iterator[Finding]:
         ],
         actions=[
             pip_uninstall(tuple(names), "one CuPy, not several on top of each other"),
-            pip_install((keep,), "the CuPy of this driver's CUDA", "--force-reinstall"),
+            pip_install((keep,), "the CuPy to keep, for the driver's CUDA", "--force-reinstall"),
         ],
     )
 
@@ -412,8 +416,10 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
             "and the driver must support that major. Otherwise `import cupy` or the first "
             "kernel fails ('CuPy failed to load libnvrtc.so.12', 'cudaErrorInsufficientDriver').",
             [framework_label(cupy), *problems],
-            fixes,
-            actions=actions,
+            fixes
+            if len(cupys) == 1
+            else ["first leave one CuPy (cupy-multiple-packages); then, for that one:", *fixes],
+            actions=actions if len(cupys) == 1 else [],
         )
         return
 

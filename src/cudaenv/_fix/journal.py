@@ -178,7 +178,7 @@ class Journal:
     # -- undoing ------------------------------------------------------------------------------
 
     def undo_files(self) -> list[str]:
-        """Restore every file step, newest first; the paths restored or removed."""
+        """Restore every file step, newest first: ``restored: PATH`` or ``removed: PATH``."""
         touched = []
         for step in reversed(self.steps):
             if step.get("op") != "file" or step.get("state") == "undone":
@@ -197,7 +197,7 @@ class Journal:
                     os.rmdir(directory)
             step["state"] = "undone"
             self.save()
-            touched.append(path)
+            touched.append(f"{'restored' if step['existed'] else 'removed'}: {path}")
         return touched
 
     def discard(self) -> None:

@@ -191,6 +191,8 @@ class _Packages:
                     self.conflicts.append(
                         f"{code} wants {manager} {operation} {item}; kept {seen[0]}"
                     )
+                else:  # the same step, asked for by another finding too
+                    self.groups[(manager, operation, seen[1])].append(("", code, action.why))
                 continue
             self.names[(manager, operation, name)] = (item, action.options)
             self.groups.setdefault(key, []).append((item, code, action.why))
@@ -264,7 +266,7 @@ def build_plan(report: Report, *, force: bool = False, info: bool = False) -> Pl
     for (manager, operation, options), items in sorted(
         packages.groups.items(), key=lambda kv: order.get(kv[0][:2], 4)
     ):
-        names = tuple(item for item, _, _ in items)
+        names = tuple(item for item, _, _ in items if item)
         argv: tuple[str, ...]
         if manager == "pip":
             argv = (python or "python", "-m", "pip", operation)

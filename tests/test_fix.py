@@ -383,3 +383,27 @@ def test_conda_base_needs_force(conda_env: Path, tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "only with --force" in done.stderr
     assert (tree(base / "etc") if (base / "etc").exists() else {}) == before
+
+
+def test_pixi_env_gets_conda_activation_scripts(conda_env: Path, tmp_path: Path) -> None:
+    """pixi runs an environment's etc/conda/activate.d scripts like conda does."""
+    channel = conda_env.parent.parent.parent / "channel"
+    project = tmp_path / "project"
+    prefix = conda_install(
+        channel, project / ".pixi/envs/default", tmp_path / "cache", [f"python {PY}.*", "pip"]
+    )
+    (project / "pixi.toml").write_text('[project]\nname = "p"\n')
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{prefix}/bin:/usr/bin:/bin",
+        "CONDA_PREFIX": str(prefix),
+        "PIXI_PROJECT_ROOT": str(project),
+        "PIP_TARGET": str(tmp_path / "elsewhere"),
+    }
+    plan = json.loads(cudaenv(env, "fix", "--format", "json").stdout)
+    assert (plan["env_kind"], plan["persistence"]) == ("pixi", "conda")
+    before = tree(project)
+    cudaenv(env, "fix", "--apply", "--yes")
+    assert (prefix / "etc/conda/activate.d/~~cudaenv.sh").is_file()
+    cudaenv(env, "undo")
+    assert tree(project) == before

@@ -98,14 +98,20 @@ def run_package_step(
     else:
         step["revision"] = _conda_revision(prefix)
     journal.record(step)
-    done = subprocess.run(
-        list(argv),
-        env=dict(environ),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            list(argv),
+            env=dict(environ),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        step["state"] = "failed"
+        step["status"] = 127
+        journal.save()
+        return 127, f"{argv[0]}: {exc.strerror or 'cannot run'}"
     if manager in ("pip", "python"):
         step["after"] = _distributions(prefix)
     step["state"] = "done" if done.returncode == 0 else "failed"

@@ -202,13 +202,18 @@ def _conda_name(spec: str) -> str:
     return canonicalize_name(re.split(r"[=<> ]", spec, maxsplit=1)[0])
 
 
-def _conda_program(s: Snapshot) -> str:
+def _conda_program(s: Snapshot) -> Optional[str]:
+    """The conda that manages the target: CONDA_EXE (what the shell hook runs), on PATH, else
+    in a conda installation found."""
+    exe = s.environ.get("CONDA_EXE")
+    if exe and exe.startswith("/"):
+        return exe
     command = s.command("conda")
     if command is not None and command.path:
         return command.path
     for root in s.conda.roots:
-        return posixpath.join(root, "bin", "conda")
-    return "conda"
+        return posixpath.join(root, "condabin", "conda")
+    return None
 
 
 def build_plan(report: Report, *, force: bool = False, info: bool = False) -> Plan:
@@ -275,7 +280,12 @@ def build_plan(report: Report, *, force: bool = False, info: bool = False) -> Pl
             argv = (python or "python", *options)
         else:
             verb = "install" if operation == "install" else "remove"
-            argv = (_conda_program(s), verb, "-y", "-p", prefix or "", *options, *names)
+            program = _conda_program(s)
+            if program is None:  # nothing here runs conda: a step for the person
+                text = f"conda {verb} -p {prefix or '<env>'} {' '.join((*options, *names))}"
+                manual.append(ManualStep(text, "user", tuple(c for _, c, _ in items)))
+                continue
+            argv = (program, verb, "-y", "-p", prefix or "", *options, *names)
         steps.append(
             PackageStep(
                 manager,

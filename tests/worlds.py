@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from cudaenv._cli import main
+from cudaenv.api import check
+from cudaenv.snapshot import Snapshot
 
 PIP_SCRIPT = """# -*- coding: utf-8 -*-
 import re
@@ -288,10 +290,17 @@ class World:
             status = main(argv, stdout=out)
         assert status == 0, (status, err.getvalue())
         result: dict[str, Any] = json.loads(out.getvalue())
+        assert_snapshot_diagnoses_the_same(result)
         return result
 
     def codes(self, *args: str) -> list[str]:
         return [f["code"] for f in self.doctor(*args)["findings"]]
+
+
+def assert_snapshot_diagnoses_the_same(report: dict[str, Any]) -> None:
+    """`cudaenv check` of this report's facts gives exactly its findings (every world test)."""
+    again = check(Snapshot.from_dict(report["facts"])).to_dict()["findings"]
+    assert again == report["findings"]
 
 
 def finding(report: dict[str, Any], code: str) -> dict[str, Any]:

@@ -99,8 +99,10 @@ def _build_parser() -> _Parser:
     _add_output_options(demo)
 
     from ._fixcli import add_commands
+    from ._sharecli import add_commands as add_share_commands
 
     add_commands(sub, _add_world_options)
+    add_share_commands(sub, _add_world_options, _add_output_options)
     return parser
 
 
@@ -119,7 +121,17 @@ def _add_world_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "github"),
+        default="text",
+        help="markdown: for an issue (home, user and host redacted); github: CI annotations",
+    )
+    parser.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep secrets (tokens, credentials in URLs) and, in markdown, home/user/host names",
+    )
     parser.add_argument(
         "--fail-on",
         choices=("error", "warning", "info"),
@@ -171,6 +183,12 @@ def _emit(report: object, args: argparse.Namespace, stdout: TextIO) -> int:
     from .findings import Report, severity_rank
 
     assert isinstance(report, Report)  # narrows the lazily imported type
+    if not getattr(args, "no_redact", False):
+        from ._redact import redact_report, rules_for
+
+        identity = args.format == "markdown"
+        rules = rules_for(report.snapshot, identity=identity)
+        report = redact_report(report, rules, facts=args.format in ("json", "markdown"))
     width = 100
     if stdout.isatty():
         import shutil
@@ -327,6 +345,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
     out = stdout or sys.stdout
     parser = _build_parser()
     from ._fixcli import handlers
+    from ._sharecli import handlers as share_handlers
 
     commands = {
         "doctor": _doctor,
@@ -335,6 +354,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         "archs": _archs,
         "demo": _demo,
         **handlers,
+        **share_handlers,
     }
     try:
         args = parser.parse_args(argv)

@@ -58,6 +58,9 @@ def add_commands(
         help="the syntax of printed commands (default: from $SHELL)",
     )
     fix.add_argument("--format", choices=("text", "json"), default="text")
+    fix.add_argument(
+        "--no-redact", action="store_true", help="show secrets (tokens, URL credentials)"
+    )
 
     undo = sub.add_parser("undo", help="take back the last `cudaenv fix --apply`")
     _target_options(undo, "undo in")
@@ -99,6 +102,7 @@ def _diagnose(args: argparse.Namespace, root: str = "/") -> tuple[Report, dict[s
 def _fix(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._fix.plan import build_plan
     from ._fix.render import plan_json, plan_text
+    from ._redact import Redaction, redact_text, redact_tree
 
     root = getattr(args, "root", "/") or "/"
     live = os.path.abspath(root) == "/"
@@ -109,10 +113,14 @@ def _fix(args: argparse.Namespace, stdout: TextIO) -> int:
     report, environ = _diagnose(args, root)
     plan = build_plan(report, force=args.force, info=args.info)
     shell = args.shell or _shell_default(environ)
+    rules = Redaction(secrets=not args.no_redact)
     if args.format == "json" and not args.apply:
-        stdout.write(json.dumps(plan_json(plan, environ, files=live), indent=2) + "\n")
+        document = redact_tree(plan_json(plan, environ, files=live), rules)
+        stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
-    stdout.write(plan_text(plan, environ, shell, applying=args.apply, files=live))
+    stdout.write(
+        redact_text(plan_text(plan, environ, shell, applying=args.apply, files=live), rules)
+    )
     if not args.apply:
         return EXIT_OK
     return _apply(plan, environ, args, stdout)

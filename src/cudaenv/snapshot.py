@@ -660,6 +660,8 @@ class Snapshot:
     live: tuple[LiveCheck, ...] = ()
     missing_directories: tuple[MissingDirectory, ...] = ()
     problems: tuple[Problem, ...] = ()
+    redacted: tuple[str, ...] = ()
+    """What was redacted before this snapshot was written: secrets, home, user, host."""
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = to_json(self)

@@ -10,7 +10,7 @@ from ..findings import Report
 
 __all__ = ["FORMATS", "render"]
 
-FORMATS = ("text", "json", "markdown")
+FORMATS = ("text", "json", "markdown", "github")
 
 
 def render(report: Report, fmt: str, *, color: bool = False, width: int = 100) -> str:
@@ -22,6 +22,10 @@ def render(report: Report, fmt: str, *, color: bool = False, width: int = 100) -
         from .markdown import render_markdown
 
         return render_markdown(report)
+    if fmt == "github":
+        from .github import render_github
+
+        return render_github(report)
     if fmt == "text":
         from .text import render_text
 

@@ -1,0 +1,33 @@
+"""``cudaenv explain CODE``: a finding's documentation, from the reference shipped in the
+package (``data/findings.md``, the same text as docs/findings.md)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from importlib import resources
+
+from .errors import UsageError
+
+__all__ = ["explain", "sections"]
+
+
+def sections() -> dict[str, str]:
+    """code → its section of the findings reference (heading included)."""
+    text = resources.files("cudaenv").joinpath("data/findings.md").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    parts = re.split(r"^(### `[a-z0-9-]+`)\s*$", text, flags=re.MULTILINE)
+    for heading, body in zip(parts[1::2], parts[2::2]):
+        code = heading[5:-1]
+        body = re.split(r"^## ", body, maxsplit=1, flags=re.MULTILINE)[0]
+        found[code] = f"{code}\n{'=' * len(code)}\n{body.strip()}\n"
+    return found
+
+
+def explain(code: str) -> str:
+    known = sections()
+    if code in known:
+        return known[code]
+    close = difflib.get_close_matches(code, list(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else " (cudaenv explain --help)"
+    raise UsageError(f"unknown finding code {code!r}{hint}")

@@ -1,0 +1,184 @@
+"""JSON Schemas of the documents built from records (the snapshot, the fix plan), generated
+from the records' type hints so that the shipped schema cannot drift from the code: a test
+compares the files in ``schemas/`` with what this module generates.
+
+Regenerate after changing a record: ``python -m cudaenv._schema``.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+from ._records import record_fields
+
+__all__ = ["GENERATED", "generate", "record_schema"]
+
+
+def _type_schema(tp: Any, definitions: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN401
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        inner = _type_schema(args[0], definitions)
+        return {"anyOf": [inner, {"type": "null"}]}
+    if origin is tuple:
+        (item,) = [a for a in typing.get_args(tp) if a is not Ellipsis]
+        return {"type": "array", "items": _type_schema(item, definitions)}
+    if origin is dict:
+        _, item = typing.get_args(tp)
+        return {"type": "object", "additionalProperties": _type_schema(item, definitions)}
+    if isinstance(tp, type) and record_fields(tp):
+        name = tp.__name__
+        if name not in definitions:
+            definitions[name] = {}  # reserve: records may refer to themselves
+            definitions[name] = _object_schema(tp, definitions)
+        return {"$ref": f"#/$defs/{name}"}
+    if tp is Any:
+        return {}
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean"}
+    if tp in simple:
+        return {"type": simple[tp]}
+    raise TypeError(f"no JSON Schema for {tp!r}")
+
+
+def _object_schema(cls: type, definitions: dict[str, Any]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    fields = record_fields(cls)
+    properties = {name: _type_schema(hints[name], definitions) for name in fields}
+    doc = (cls.__doc__ or "").strip().split("\n\n", 1)[0]
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    required = [name for name in fields if _required(cls, name)]
+    if required:
+        schema["required"] = required
+    if doc:
+        schema["description"] = " ".join(doc.split())
+    return schema
+
+
+def _required(cls: type, name: str) -> bool:
+    """A field without a default (the record's ``__init__`` needs it)."""
+    init = cls.__init__  # type: ignore[misc]
+    defaults = init.__defaults__ or ()
+    code = init.__code__
+    names = code.co_varnames[1 : code.co_argcount]
+    return bool(names.index(name) < len(names) - len(defaults))
+
+
+def record_schema(cls: type, schema_id: str, title: str) -> dict[str, Any]:
+    definitions: dict[str, Any] = {}
+    root = _object_schema(cls, definitions)
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        "title": title,
+        **root,
+        "$defs": dict(sorted(definitions.items())),
+    }
+
+
+def _snapshot() -> dict[str, Any]:
+    from .snapshot import SNAPSHOT_SCHEMA, Snapshot  # noqa: PLC0415
+
+    schema = record_schema(Snapshot, SNAPSHOT_SCHEMA, "cudaenv snapshot: every fact collected")
+    schema["properties"]["schema"] = {"const": SNAPSHOT_SCHEMA}
+    return schema
+
+
+def _plan() -> dict[str, Any]:
+    from ._fix.plan import Plan  # noqa: PLC0415
+
+    schema = record_schema(Plan, "cudaenv.plan/1", "cudaenv fix: the plan")
+    schema["properties"].update(
+        {
+            "schema": {"const": "cudaenv.plan/1"},
+            "files": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "remove", "why"],
+                    "properties": {
+                        "path": {"type": "string"},
+                        "remove": {"type": "boolean"},
+                        "why": {"type": "string"},
+                    },
+                },
+            },
+            "notes": {"type": "array", "items": {"type": "string"}},
+            "environment": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "before", "after"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "before": {"type": ["string", "null"]},
+                        "after": {"type": ["string", "null"]},
+                    },
+                },
+            },
+        }
+    )
+    return schema
+
+
+def _toolkits() -> dict[str, Any]:
+    from .snapshot import Toolkit, ToolkitChoice  # noqa: PLC0415
+
+    definitions: dict[str, Any] = {}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "cudaenv.toolkits/1",
+        "title": "cudaenv toolkits --format json",
+        "type": "object",
+        "required": ["toolkits", "choices"],
+        "properties": {
+            "toolkits": {"type": "array", "items": _type_schema(Toolkit, definitions)},
+            "choices": {"type": "array", "items": _type_schema(ToolkitChoice, definitions)},
+        },
+        "$defs": dict(sorted(definitions.items())),
+    }
+
+
+def _diff() -> dict[str, Any]:
+    from ._diff import Difference  # noqa: PLC0415
+
+    definitions: dict[str, Any] = {}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "cudaenv.diff/1",
+        "title": "cudaenv diff --format json",
+        "type": "object",
+        "required": ["schema", "before", "after", "differences"],
+        "properties": {
+            "schema": {"const": "cudaenv.diff/1"},
+            "before": {"type": "string"},
+            "after": {"type": "string"},
+            "differences": {"type": "array", "items": _type_schema(Difference, definitions)},
+        },
+        "$defs": dict(sorted(definitions.items())),
+    }
+
+
+GENERATED = {
+    "snapshot.schema.json": _snapshot,
+    "plan.schema.json": _plan,
+    "toolkits.schema.json": _toolkits,
+    "diff.schema.json": _diff,
+}
+
+
+def generate(name: str) -> str:
+    return json.dumps(GENERATED[name](), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    directory = Path(str(resources.files("cudaenv").joinpath("schemas")))
+    for name in GENERATED:
+        (directory / name).write_text(generate(name), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""The commands for sharing a diagnosis: ``snapshot``, ``check``, ``diff``, ``explain``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Callable, TextIO
+
+from .errors import SnapshotFormatError, UsageError, WorldError
+
+__all__ = ["add_commands", "handlers", "load_snapshot_file"]
+
+EXIT_OK = 0
+
+
+def add_commands(
+    sub: argparse._SubParsersAction[Any],  # argparse's own type
+    add_world_options: Callable[[argparse.ArgumentParser], None],
+    add_output_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    snapshot = sub.add_parser("snapshot", help="write the facts collected, to diagnose elsewhere")
+    add_world_options(snapshot)
+    chosen = snapshot.add_mutually_exclusive_group()
+    chosen.add_argument("--python", metavar="PATH", help="this interpreter's environment")
+    chosen.add_argument("--prefix", metavar="PATH", help="this conda env or venv")
+    snapshot.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    snapshot.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep home, user and host names and secrets (redacted by default)",
+    )
+
+    check = sub.add_parser("check", help="diagnose a snapshot written by `cudaenv snapshot`")
+    check.add_argument("file", metavar="FILE", help="the snapshot (- for stdin)")
+    add_output_options(check)
+
+    diff = sub.add_parser("diff", help="what differs between two snapshots")
+    diff.add_argument("before", metavar="A")
+    diff.add_argument("after", metavar="B")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+
+    explain = sub.add_parser("explain", help="what a finding code means, and when it is raised")
+    explain.add_argument("code", metavar="CODE")
+
+
+def load_snapshot_file(path: str) -> dict[str, Any]:
+    try:
+        if path == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise UsageError(f"{path}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a JSON snapshot ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a cudaenv snapshot (a JSON object is expected)")
+    return data
+
+
+def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._cli import load_env_file
+    from ._redact import redact_tree, rules_for
+    from .api import collect
+
+    if not os.path.isdir(args.root):
+        raise WorldError(f"--root {args.root}: no such directory")
+    environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
+    snap = collect(args.root, environ, python=args.python, prefix=args.prefix)
+    data = snap.to_dict()
+    if not args.no_redact:
+        rules = rules_for(snap, identity=True)
+        data = redact_tree(data, rules)
+        data["redacted"] = list(rules.kinds())
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        from ._fix.journal import atomic_write
+
+        try:
+            atomic_write(os.path.abspath(args.output), text.encode())
+        except OSError as exc:
+            raise UsageError(f"{args.output}: {exc.strerror}") from None
+        sys.stderr.write(f"cudaenv: snapshot written to {args.output}\n")
+    else:
+        stdout.write(text)
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._cli import _emit
+    from ._redact import unredact_paths
+    from .api import check
+    from .snapshot import Snapshot
+
+    data = load_snapshot_file(args.file)
+    redacted = data.get("redacted") or []
+    if "home" in redacted:
+        data = unredact_paths(data)
+    try:
+        snapshot = Snapshot.from_dict(data)
+    except SnapshotFormatError as exc:
+        raise UsageError(f"{args.file}: {exc.message}") from None
+    report = check(snapshot)
+    return _emit(report, args, stdout)
+
+
+def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._diff import diff_snapshots
+
+    before = load_snapshot_file(args.before)
+    after = load_snapshot_file(args.after)
+    for name, data in ((args.before, before), (args.after, after)):
+        if not str(data.get("schema", "")).startswith("cudaenv.snapshot/"):
+            raise UsageError(f"{name}: not a cudaenv snapshot")
+    differences = diff_snapshots(before, after)
+    if args.format == "json":
+        from ._serial import to_json
+
+        document = {
+            "schema": "cudaenv.diff/1",
+            "before": args.before,
+            "after": args.after,
+            "differences": [to_json(d) for d in differences],
+        }
+        stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    if not differences:
+        stdout.write("No differences.\n")
+        return EXIT_OK
+    marks = {"added": "+", "removed": "-", "changed": "~"}
+    cuda = [d for d in differences if d.cuda]
+    stdout.write(f"{len(differences)} differences ({len(cuda)} about CUDA)\n")
+    for d in differences:
+        if d.kind == "changed":
+            detail = f"{_short(d.before)} → {_short(d.after)}"
+        else:
+            detail = _short(d.after if d.kind == "added" else d.before)
+        stdout.write(f"{marks[d.kind]} {d.path}: {detail}\n")
+    return EXIT_OK
+
+
+def _short(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _explain(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._explain import explain
+
+    stdout.write(explain(args.code))
+    return EXIT_OK
+
+
+handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
+    "snapshot": _snapshot,
+    "check": _check,
+    "diff": _diff,
+    "explain": _explain,
+}

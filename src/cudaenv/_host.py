@@ -33,6 +33,10 @@ _LINK_FILE_MAX_BYTES = 512
 _ABSENT_ERRNOS = (2, 20)  # ENOENT, ENOTDIR: plain absence, not a problem worth reporting
 
 
+def _needs_normalizing(path: str) -> bool:
+    return "//" in path or "/." in path or path.endswith("/") or not path.startswith("/")
+
+
 class HostProblem:
     """A file or directory that exists but could not be read."""
 
@@ -181,6 +185,10 @@ class Host:
         self.problems.append(HostProblem(path, exc.strerror or type(exc).__name__))
 
     def _resolve_or_report(self, path: str, final_link_file: bool = True) -> Optional[str]:
+        if self.is_live_root:
+            # The kernel follows links itself (a loop fails with ELOOP, recorded as a problem):
+            # resolving first would only double the system calls.
+            return self.normalize(path) if _needs_normalizing(path) else path
         resolved = self.resolve(path, final_link_file=final_link_file)
         if resolved is None and path not in self._seen_problem_paths:
             self._seen_problem_paths.add(path)

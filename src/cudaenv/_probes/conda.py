@@ -15,7 +15,7 @@ from typing import Optional
 from .._formats.conda import parse_condarc_list, parse_environments_txt
 from .._host import Host
 from ..snapshot import Command, CondaEnvEntry, CondaSetup
-from .environments import CONDA_KINDS, EnvironmentReader
+from .environments import EnvironmentReader
 
 __all__ = ["conda_setup", "condarc_paths"]
 
@@ -116,8 +116,11 @@ def conda_setup(host: Host, reader: EnvironmentReader, commands: dict[str, Comma
         if resolved in seen:
             return
         seen.add(resolved)
-        kind = reader.classify(resolved) if host.is_dir(resolved) else "missing"
-        if kind not in (*CONDA_KINDS, "missing"):
+        # Only "is it a conda env at all" matters here; classify() would list every conda-meta/.
+        if host.is_dir(resolved) and (
+            not host.is_dir(posixpath.join(resolved, "conda-meta"))
+            or host.is_file(posixpath.join(resolved, "pyvenv.cfg"))
+        ):
             return
         name: Optional[str] = None
         if resolved in roots:

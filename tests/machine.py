@@ -72,7 +72,10 @@ def _channel(channel: Path, packages: int, elf_dir: Path) -> dict[str, list[str]
         "python",
         f"{PY}.0",
         "h0_cpython",
-        {f"bin/python{PY}": b"stand-in\n", f"lib/python{PY}/os.py": b"# stdlib\n"},
+        {
+            f"bin/python{PY}": (elf_dir / "python").read_bytes(),
+            f"lib/python{PY}/os.py": b"# stdlib\n",
+        },
         links={"bin/python3": f"python{PY}", "bin/python": f"python{PY}"},
     )
     conda_package(
@@ -181,6 +184,14 @@ def build_machine(
         "int cudaGetDeviceCount(int *n) { *n = 0; return 0; }",
         soname="libcudart.so.12",
     )
+    # conda's python: an executable that needs libm and libc, with RPATH $ORIGIN/../lib.
+    compile_elf(
+        elf_dir / "python",
+        "int main(void) { return 0; }",
+        shared=False,
+        rpath="$ORIGIN/../lib",
+        extra=["-lm"],
+    )
     channel = _channel(tmp / "channel", packages, elf_dir)
     cache = tmp / "pkgs-cache"
     templates = tmp / "templates"
@@ -241,8 +252,7 @@ def build_machine(
     (pyenv_version / "lib" / f"python{PY}" / "site-packages").mkdir(parents=True)
     (pyenv_version / "lib" / f"python{PY}" / "os.py").write_text("# stdlib\n")
     python = pyenv_version / "bin" / f"python{PY}"
-    python.write_text("stand-in\n")
-    python.chmod(0o755)
+    shutil.copy(elf_dir / "python", python)
     (pyenv_version / "bin" / "python3").symlink_to(f"python{PY}")
 
     kernel = home / ".local" / "share" / "jupyter" / "kernels" / "env001"

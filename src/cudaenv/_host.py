@@ -23,10 +23,12 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterable, Mapping
-from typing import Optional
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Callable, Optional, TypeVar
 
-__all__ = ["MAX_LINK_HOPS", "Host", "HostProblem"]
+__all__ = ["MAX_LINK_HOPS", "Host", "HostProblem", "SharedReads"]
+
+T = TypeVar("T")
 
 MAX_LINK_HOPS = 40  # glibc's MAXSYMLINKS
 _LINK_FILE_MAX_BYTES = 512
@@ -35,6 +37,25 @@ _ABSENT_ERRNOS = (2, 20)  # ENOENT, ENOTDIR: plain absence, not a problem worth 
 
 def _needs_normalizing(path: str) -> bool:
     return "//" in path or "/." in path or path.endswith("/") or not path.startswith("/")
+
+
+class SharedReads:
+    """Directory listings and parsed files, shared by the hosts of one ``doctor --all``.
+
+    Each entry is keyed by what identifies the content on disk (device, inode, size and
+    modification time), so a file that changed is read again.  Failures are never kept: each
+    host meets, and reports, its own problems — a host with shared reads sees exactly what a
+    host without them sees, only sooner.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[Hashable, object] = {}
+
+    def get(self, key: Hashable) -> object:
+        return self._entries.get(key)
+
+    def put(self, key: Hashable, value: object) -> None:
+        self._entries[key] = value
 
 
 class HostProblem:
@@ -51,9 +72,15 @@ class Host:
     """Files under ``root`` and an environment mapping, as one machine."""
 
     def __init__(
-        self, root: str, environ: Mapping[str, str], *, live_cwd: Optional[str] = None
+        self,
+        root: str,
+        environ: Mapping[str, str],
+        *,
+        live_cwd: Optional[str] = None,
+        shared: Optional[SharedReads] = None,
     ) -> None:
         self.root = os.path.abspath(root)
+        self.shared = shared
         self.environ: dict[str, str] = dict(environ)
         self.is_live_root = self.root == "/"
         self._live_cwd = live_cwd
@@ -102,8 +129,7 @@ class Host:
 
     def _resolve(self, path: str, final_link_file: bool) -> Optional[str]:
         if self.is_live_root:
-            # The C library's realpath would be faster still, but os.path.realpath is exact here.
-            return os.path.realpath(path)
+            return self._resolve_live(path)
         pending = [p for p in path.split("/") if p]
         pending.reverse()
         current = "/"
@@ -127,6 +153,20 @@ class Host:
                 current = "/"
             pending.extend(reversed([p for p in target.split("/") if p]))
         return current
+
+    def _resolve_live(self, path: str) -> str:
+        """``os.path.realpath``, one ``lstat`` per new path: the parent's answer is cached."""
+        if path == "/":
+            return path
+        parent, _, name = path.rpartition("/")
+        parent_real = self.resolve(parent or "/") or "/"
+        candidate = f"{parent_real.rstrip('/')}/{name}"
+        try:
+            if not stat.S_ISLNK(os.lstat(candidate).st_mode):
+                return candidate
+        except OSError:
+            return candidate  # missing: the rest is kept as written, as realpath does
+        return os.path.realpath(candidate)
 
     def _link_target(self, path: str, link_files: bool = True) -> Optional[str]:
         """The target of ``path`` when it is a symlink (or a flattened one), else ``None``."""
@@ -230,11 +270,84 @@ class Host:
         return not self.is_live_root or bool(st.st_mode & 0o111)
 
     def listdir(self, path: str) -> list[str]:
+        return list(self.listdir_parsed(path, "names", tuple) or ())
+
+    def listdir_parsed(self, path: str, kind: str, parse: Callable[[list[str]], T]) -> Optional[T]:
+        """``parse`` of a directory's sorted names (None when it cannot be listed), shared
+        between hosts that share reads until the directory changes."""
+        resolved = self._resolve_or_report(path)
+        if resolved is None:
+            return None
+        real = self.real(resolved)
+        try:
+            if self.shared is None:
+                return parse(sorted(os.listdir(real)))
+            st = os.stat(real)
+            key = (kind, st.st_dev, st.st_ino, st.st_mtime_ns)
+            hit = self.shared.get(key)
+            if hit is None:
+                hit = parse(sorted(os.listdir(real)))
+                self.shared.put(key, hit)
+        except OSError as exc:
+            self._problem(path, exc)
+            return None
+        return hit  # type: ignore[return-value]  # stored by the same kind
+
+    def file_key(self, path: str, kind: str) -> Optional[Hashable]:
+        """A key for what has been derived from a regular file's content (None without shared
+        reads, or when the file is not there to identify — the caller's own read then reports
+        the reason)."""
+        if self.shared is None:
+            return None
+        if self.is_live_root:
+            resolved: Optional[str] = self.normalize(path) if _needs_normalizing(path) else path
+        else:
+            resolved = self.resolve(path, final_link_file=False)
+        if resolved is None:
+            return None
+        try:
+            st = os.stat(self.real(resolved))
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return (kind, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def parsed(
+        self,
+        path: str,
+        kind: str,
+        parse: Callable[[bytes], T],
+        limit: int,
+        *,
+        stop: Optional[bytes] = None,
+    ) -> Optional[T]:
+        """``parse`` of the first ``limit`` bytes of a file (up to ``stop``, as read_head),
+        shared between hosts when they share reads; ``None`` when the file cannot be read (a
+        problem, as for read_bytes).  conda hard-links a package's files into every
+        environment, so the same METADATA of ten environments is parsed once."""
+        key = self.file_key(path, kind)
+        if key is not None:
+            hit = self.shared.get(key) if self.shared is not None else None
+            if hit is not None:
+                return hit  # type: ignore[return-value]  # stored below by the same kind
+        data = self.read_bytes(path, limit) if stop is None else self._head(path, stop, limit)
+        if data is None:
+            return None
+        value = parse(data)
+        if key is not None and self.shared is not None:
+            self.shared.put(key, value)
+        return value
+
+    def subdirs(self, path: str) -> list[str]:
+        """The names of the directories in a directory, sorted; links to directories are left
+        out (a walk that followed them could loop)."""
         resolved = self._resolve_or_report(path)
         if resolved is None:
             return []
         try:
-            return sorted(os.listdir(self.real(resolved)))
+            with os.scandir(self.real(resolved)) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
         except OSError as exc:
             self._problem(path, exc)
             return []
@@ -264,6 +377,10 @@ class Host:
 
     def read_head(self, path: str, stop: bytes = b"\n\n", limit: int = 1 << 18) -> Optional[str]:
         """The start of a file up to ``stop`` (e.g. the header block of a METADATA file)."""
+        data = self._head(path, stop, limit)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def _head(self, path: str, stop: bytes, limit: int) -> Optional[bytes]:
         resolved = self._resolve_or_report(path, final_link_file=False)
         if resolved is None:
             return None
@@ -285,9 +402,7 @@ class Host:
             self._problem(path, exc)
             return None
         cut = data.find(stop)
-        if cut >= 0:
-            data = data[:cut]
-        return data.decode("utf-8", errors="replace")
+        return data[:cut] if cut >= 0 else data
 
     # -- environment --------------------------------------------------------------------------
 

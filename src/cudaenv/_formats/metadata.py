@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Optional
 
@@ -11,6 +12,7 @@ _NON_ALNUM = re.compile(r"[-_.]+")
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
+@functools.lru_cache(maxsize=8192)
 def canonicalize_name(name: str) -> str:
     """PEP 503 normalisation: ``Nvidia_CUBLAS.cu12`` and ``nvidia-cublas-cu12`` are one name."""
     return _NON_ALNUM.sub("-", name).lower()

@@ -7,6 +7,7 @@ the knowledge base's "Package layouts" section.
 
 from __future__ import annotations
 
+import functools
 import re
 
 __all__ = [
@@ -70,6 +71,7 @@ _CONDA_TO_PIP = {
 _CONDA_META_ONLY = frozenset({"pytorch-cpu", "pytorch-gpu", "tensorflow", "tensorflow-gpu"})
 
 
+@functools.lru_cache(maxsize=4096)
 def import_name_for_distribution(canonical_name: str) -> str | None:
     """The framework import name a distribution provides, when it is a CUDA framework."""
     for pattern, import_name in _DIST_TO_IMPORT:

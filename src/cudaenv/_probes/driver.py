@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Sequence
 from typing import Optional
 
 from .._host import Host
 from .._knowledge.drivers import cuda_of_driver
 from .._knowledge.gpus import capability_of_model, forward_compat_supported
+from .._records import record_fields
 from ..snapshot import (
     Container,
     Driver,
@@ -30,9 +32,8 @@ from ..snapshot import (
     Libraries,
     LoadedLibrary,
 )
-from .searchpaths import ld_so_conf_dirs
 
-__all__ = ["driver_facts", "gpus"]
+__all__ = ["driver_facts", "driver_module", "gpus"]
 
 PROC_VERSION = "/proc/driver/nvidia/version"
 SYS_VERSION = "/sys/module/nvidia/version"
@@ -111,9 +112,14 @@ def _driver_library(
     )
 
 
-def _search_dirs(host: Host, libraries: Libraries, env: Optional[Environment]) -> list[str]:
+def _search_dirs(
+    host: Host,
+    libraries: Libraries,
+    env: Optional[Environment],
+    conf_dirs: Sequence[tuple[str, str]],
+) -> list[str]:
     dirs = list(libraries.ld_library_path)
-    dirs += [directory for _, directory in ld_so_conf_dirs(host)]
+    dirs += [directory for _, directory in conf_dirs]
     dirs += list(_DRIVER_DIRS)
     for base in ("/usr/local",):
         for name in host.listdir(base):
@@ -131,13 +137,16 @@ def _search_dirs(host: Host, libraries: Libraries, env: Optional[Environment]) -
     return unique
 
 
+def _libcuda_files(names: list[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if _LIBCUDA_FILE.match(n))
+
+
 def _copies(host: Host, dirs: list[str], env: Optional[Environment]) -> tuple[DriverCopy, ...]:
     copies = []
     for directory in dirs:
-        for name in sorted(host.listdir(directory)):
+        for name in host.listdir_parsed(directory, "libcuda-files", _libcuda_files) or ():
             match = _LIBCUDA_FILE.match(name)
-            if match is None:
-                continue
+            assert match is not None  # kept by _libcuda_files
             path = posixpath.join(directory, name)
             if host.is_link(path) or not host.is_file(path):
                 continue  # libcuda.so.1 → libcuda.so.535.104.05: the link is not a copy
@@ -197,7 +206,8 @@ def _container(host: Host) -> Optional[Container]:
     )
 
 
-def driver_facts(host: Host, libraries: Libraries, env: Optional[Environment]) -> Driver:
+def driver_module(host: Host) -> Driver:
+    """What does not depend on the environment: the kernel module, WSL, the container."""
     version, flavor, source = _module_version(host)
     sys_text = host.read_text(SYS_VERSION, limit=256)
     sys_version = sys_text.strip() or None if sys_text is not None else None
@@ -207,7 +217,6 @@ def driver_facts(host: Host, libraries: Libraries, env: Optional[Environment]) -
         flavor = flavor or "unknown"
     if not loaded and host.exists(TEGRA_RELEASE):
         loaded, flavor, source = True, "tegra", TEGRA_RELEASE
-    by_name = {o.name: o for o in libraries.opened_by_name}
     wsl_evidence = _wsl(host)
     wsl_dir = WSL_LIBRARIES if any("holds WSL" in e for e in wsl_evidence) else None
     wsl = bool(wsl_evidence)
@@ -222,15 +231,30 @@ def driver_facts(host: Host, libraries: Libraries, env: Optional[Environment]) -
         sys_module_version=sys_version,
         cuda=cuda_of_driver(version) if version else None,
         cuda_from="driver branch table" if version else "unknown",
-        libcuda=_driver_library(host, by_name.get("libcuda.so.1"), env),
-        libcuda_unversioned=_driver_library(host, by_name.get("libcuda.so"), env),
-        libnvidia_ml=_driver_library(host, by_name.get("libnvidia-ml.so.1"), env),
-        copies=_copies(host, _search_dirs(host, libraries, env), env),
         wsl=wsl,
         wsl_libraries=wsl_dir,
         wsl_evidence=wsl_evidence,
         container=_container(host),
     )
+
+
+def driver_facts(
+    host: Host,
+    module: Driver,
+    libraries: Libraries,
+    env: Optional[Environment],
+    conf_dirs: Sequence[tuple[str, str]],
+) -> Driver:
+    """``module`` completed with the driver libraries the environment's Python would load."""
+    by_name = {o.name: o for o in libraries.opened_by_name}
+    fields = {name: getattr(module, name) for name in record_fields(Driver)}
+    fields.update(
+        libcuda=_driver_library(host, by_name.get("libcuda.so.1"), env),
+        libcuda_unversioned=_driver_library(host, by_name.get("libcuda.so"), env),
+        libnvidia_ml=_driver_library(host, by_name.get("libnvidia-ml.so.1"), env),
+        copies=_copies(host, _search_dirs(host, libraries, env, conf_dirs), env),
+    )
+    return Driver(**fields)
 
 
 def gpus(host: Host) -> tuple[Gpu, ...]:

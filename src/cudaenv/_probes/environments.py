@@ -31,6 +31,16 @@ def _short_version(version: str) -> Optional[str]:
     return f"{match.group(1)}.{match.group(2)}" if match else None
 
 
+def _packages_named(filenames: list[str]) -> tuple[CondaPackage, ...]:
+    """conda-meta's file names hold each record's name, version and build: no record is opened."""
+    found = []
+    for filename in filenames:
+        parsed = parse_conda_meta_filename(filename)
+        if parsed:
+            found.append(CondaPackage(*parsed))
+    return tuple(found)
+
+
 class EnvironmentReader:
     """Reads environments and interpreters through a host, caching each prefix once."""
 
@@ -162,12 +172,9 @@ class EnvironmentReader:
     def _conda_packages(self, prefix: str) -> tuple[CondaPackage, ...]:
         cached = self._packages.get(prefix)
         if cached is None:
-            found = []
-            for filename in self.host.listdir(posixpath.join(prefix, "conda-meta")):
-                parsed = parse_conda_meta_filename(filename)
-                if parsed:
-                    found.append(CondaPackage(*parsed))
-            cached = self._packages[prefix] = tuple(found)
+            meta = posixpath.join(prefix, "conda-meta")
+            cached = self.host.listdir_parsed(meta, "conda-meta", _packages_named) or ()
+            self._packages[prefix] = cached
         return cached
 
     def _conda_roots_from_environ(self) -> set[str]:

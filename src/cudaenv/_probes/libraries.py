@@ -15,6 +15,7 @@ import fnmatch
 import os
 import posixpath
 import re
+from collections.abc import Sequence
 from typing import Optional
 
 from .._formats.elffile import ELFError, ELFFile, SymbolVersions
@@ -43,7 +44,6 @@ from ..snapshot import (
     UncachedLibraries,
 )
 from .loader import LoaderModel
-from .searchpaths import ld_so_conf_dirs
 
 __all__ = ["glob_files", "library_facts"]
 
@@ -261,6 +261,11 @@ def _symbol_gaps(host: Host, model: LoaderModel) -> list[SymbolGap]:
     return gaps
 
 
+def _versioned_cuda(names: list[str]) -> tuple[str, ...]:
+    """The CUDA libraries of a directory listing that ldconfig would cache (``.so.N``)."""
+    return tuple(n for n in names if is_cuda_library(n) and re.search(r"\.so\.\d+$", n))
+
+
 def library_facts(
     host: Host,
     target: Target,
@@ -268,7 +273,10 @@ def library_facts(
     site_dirs: tuple[SiteDir, ...],
     toolkits: tuple[Toolkit, ...],
     frameworks: tuple[Framework, ...] = (),
+    conf_dirs: Sequence[tuple[str, str]] = (),
 ) -> Libraries:
+    """What the target's Python loads, and the CUDA libraries around it; ``conf_dirs`` are
+    the directories ``/etc/ld.so.conf`` lists (``searchpaths.ld_so_conf_dirs``)."""
     interp = target.interpreter
     program = interp.resolved if interp is not None and interp.exists else None
     model = LoaderModel(host, main=program)
@@ -346,14 +354,9 @@ def library_facts(
             trees.append(LibraryTree(shipped.owner.split(" ", 1)[1], shipped.path, objects))
     cached = model.cached_paths()
     uncached = []
-    for conf, directory in ld_so_conf_dirs(host):
-        found = tuple(
-            n
-            for n in host.listdir(directory)
-            if is_cuda_library(n)
-            and re.search(r"\.so\.\d+$", n)
-            and posixpath.join(directory, n) not in cached
-        )
+    for conf, directory in conf_dirs:
+        cuda_names = host.listdir_parsed(directory, "cuda-versioned", _versioned_cuda) or ()
+        found = tuple(n for n in cuda_names if posixpath.join(directory, n) not in cached)
         if found:
             uncached.append(UncachedLibraries(conf, directory, found))
     return Libraries(

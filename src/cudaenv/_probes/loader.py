@@ -83,6 +83,17 @@ class _Object:
         self.names: set[str] = set()
 
 
+def _cache_table(data: bytes) -> tuple[dict[str, list[CacheEntry]], Optional[str]]:
+    """The cache's entries by name, and why reading stopped early (glibc then ignores it)."""
+    table: dict[str, list[CacheEntry]] = {}
+    try:
+        for entry in parse_ld_so_cache(data):
+            table.setdefault(entry.name, []).append(entry)
+    except LdCacheError as exc:
+        return table, str(exc)
+    return table, None
+
+
 class _FatalLoadError(Exception):
     """The real loader would stop here with this message."""
 
@@ -94,6 +105,7 @@ class LoaderModel:
         """``main``: the program whose ELF decides machine and class (not started yet)."""
         self.host = host
         self._infos: dict[str, ObjectInfo] = {}
+        self._subdirs: dict[str, tuple[str, ...]] = {}
         self._cache: Optional[dict[str, list[CacheEntry]]] = None
         self.cache_error: Optional[str] = None
         self.loaded: list[_Object] = []
@@ -168,8 +180,13 @@ class LoaderModel:
             return cached
         resolved = self.host.resolve(path)
         result: ObjectInfo
+        key = None
         if resolved is None or not self.host.is_file(path):
             result = ObjectInfo(error="missing")
+        elif (key := self.host.file_key(path, "loader-info")) is not None and isinstance(
+            hit := self.host.shared.get(key) if self.host.shared else None, ObjectInfo
+        ):
+            result = hit
         else:
             try:
                 with open(self.host.real(resolved), "rb") as handle:
@@ -189,6 +206,9 @@ class LoaderModel:
                 result = ObjectInfo(error=str(exc))
             except OSError as exc:
                 result = ObjectInfo(error=exc.strerror or "unreadable")
+                key = None
+            if key is not None and self.host.shared is not None:
+                self.host.shared.put(key, result)
         self._infos[path] = result
         return result
 
@@ -246,17 +266,25 @@ class LoaderModel:
         return lexical if self.host.resolve(lexical) == self.host.resolve(path) else path
 
     def _candidates(self, directory: str, name: str) -> list[str]:
+        return [f"{sub}/{name}" for sub in self._search_subdirs(directory)]
+
+    def _search_subdirs(self, directory: str) -> tuple[str, ...]:
+        """The hwcaps and legacy subdirectories that exist, then the directory itself."""
+        known = self._subdirs.get(directory)
+        if known is not None:
+            return known
         found = []
         for level in self.hwcaps:
             sub = f"{directory}/glibc-hwcaps/{level}"
             if self.host.is_dir(sub):
-                found.append(f"{sub}/{name}")
+                found.append(sub)
         for legacy in _LEGACY_SUBDIRS.get(self.machine, ()):
             sub = f"{directory}/{legacy}"
             if self.host.is_dir(sub):
-                found.append(f"{sub}/{name}")
-        found.append(f"{directory.rstrip('/') or ''}/{name}")
-        return found
+                found.append(sub)
+        found.append(directory.rstrip("/") or "")
+        self._subdirs[directory] = tuple(found)
+        return self._subdirs[directory]
 
     def _try(self, path: str, via: str, tried: list[LoaderAttempt]) -> Optional[str]:
         """Open ``path`` as the loader would: the path, a miss, or a fatal error."""
@@ -315,14 +343,8 @@ class LoaderModel:
 
     def _cache_lookup(self, name: str) -> Optional[CacheEntry]:
         if self._cache is None:
-            self._cache = {}
-            data = self.host.read_bytes("/etc/ld.so.cache", limit=1 << 26)
-            if data is not None:
-                try:
-                    for entry in parse_ld_so_cache(data):
-                        self._cache.setdefault(entry.name, []).append(entry)
-                except LdCacheError as exc:
-                    self.cache_error = str(exc)  # glibc ignores a cache it cannot read
+            parsed = self.host.parsed("/etc/ld.so.cache", "ld.so.cache", _cache_table, 1 << 26)
+            self._cache, self.cache_error = parsed if parsed is not None else ({}, None)
         wanted = {1, CACHE_FLAGS.get(self.machine, 0x0303)}
         entries = [e for e in self._cache.get(name, ()) if e.flags in wanted]
         best: Optional[CacheEntry] = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
+from collections.abc import Sequence
 
 from .._formats.ldso import parse_ld_so_conf
 from .._host import Host
@@ -50,7 +51,9 @@ def ld_so_conf_dirs(host: Host) -> list[tuple[str, str]]:
     return _conf_dirs(host, "/etc/ld.so.conf", set())
 
 
-def missing_directories(host: Host) -> tuple[MissingDirectory, ...]:
+def missing_directories(
+    host: Host, conf_dirs: Sequence[tuple[str, str]]
+) -> tuple[MissingDirectory, ...]:
     missing: list[MissingDirectory] = []
     for variable in _LIST_VARIABLES:
         for entry in host.env_path_list(variable):
@@ -60,7 +63,7 @@ def missing_directories(host: Host) -> tuple[MissingDirectory, ...]:
         value = host.env(variable)
         if value and value.startswith("/") and ":" not in value and not host.exists(value):
             missing.append(MissingDirectory(variable, value))
-    for conf, directory in ld_so_conf_dirs(host):
+    for conf, directory in conf_dirs:
         if (
             directory.startswith("/")
             and not _DEFAULTS.match(directory)

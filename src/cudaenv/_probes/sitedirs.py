@@ -45,6 +45,14 @@ def user_site(host: Host, env: Optional[Environment], version: Optional[str]) ->
     return UserSite(path, enabled=True, reason="enabled by default")
 
 
+def _installer(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace").strip()
+
+
+def _headers(data: bytes) -> dict[str, list[str]]:
+    return parse_metadata_headers(data.decode("utf-8", errors="replace"))
+
+
 def read_distributions(host: Host, directory: str) -> tuple[Distribution, ...]:
     """Every ``*.dist-info``/``*.egg-info`` in a directory: name, version, installer, requires."""
     found = []
@@ -58,16 +66,16 @@ def read_distributions(host: Host, directory: str) -> tuple[Distribution, ...]:
         requires: tuple[str, ...] = ()
         if entry.endswith(".dist-info"):
             metadata_path = posixpath.join(path, "METADATA")
-            text = host.read_text(posixpath.join(path, "INSTALLER"), limit=256)
-            if text is not None and text.strip():
-                installer = text.strip()
+            installer = host.parsed(
+                posixpath.join(path, "INSTALLER"), "installer", _installer, limit=256
+            )
+            installer = installer or None
         elif host.is_dir(path):
             metadata_path = posixpath.join(path, "PKG-INFO")
         else:
             metadata_path = path  # a single-file egg-info is the PKG-INFO itself
-        head = host.read_head(metadata_path)
-        if head is not None:
-            fields = parse_metadata_headers(head)
+        fields = host.parsed(metadata_path, "metadata", _headers, limit=1 << 18, stop=b"\n\n")
+        if fields is not None:
             name = (fields.get("name") or [name])[0] or name
             version = (fields.get("version") or [version])[0] or version
             requires = tuple(fields.get("requires-dist", ()))

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from worlds import World
+from worlds import ML, World, ml_world
 
 
 @pytest.fixture(autouse=True)
@@ -17,3 +18,33 @@ def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def world(tmp_path: Path) -> World:
     return World(tmp_path / "world")
+
+
+# A world with a secret in every place a report may show: variables, aliases, kernel arguments
+# and pip's configuration (tests/test_share.py, tests/test_envs.py).
+SECRETS = {
+    "NVIDIA_API_KEY": "nvapi-SECRET-0001",
+    "CONDA_REPO_TOKEN": "SECRET-0002",
+    "PIXI_AUTH_TOKEN": "SECRET-0003",
+    "PIP_TARGET": "https://ana:SECRET-0004@pkgs.example.com/target",
+}
+
+
+@pytest.fixture
+def secret_world(world: World) -> World:
+    ml_world(world)
+    world.env.update(SECRETS)
+    world.file(
+        "/home/u/.bashrc", "alias python='HF_TOKEN=SECRET-0006 /home/u/miniconda3/bin/python'\n"
+    )
+    kernel = {
+        "argv": [f"{ML}/bin/python", "-m", "ipykernel", "--IdentityProvider.token=SECRET-0007"],
+        "display_name": "ml",
+        "language": "python",
+    }
+    world.file("/home/u/.local/share/jupyter/kernels/ml/kernel.json", json.dumps(kernel))
+    world.file(
+        "/home/u/.config/pip/pip.conf",
+        "[global]\nprefix = https://u:SECRET-0008@example.com/prefix\n",
+    )
+    return world

@@ -10,6 +10,7 @@ gcc outputs are cached per session: a world copies them into place.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import shutil
@@ -22,6 +23,8 @@ from elfbuild import compile_elf
 from worlds import World
 
 _CACHE = Path(tempfile.mkdtemp(prefix="cudaenv-elf-cache-"))
+# One cache per test session, gone with it.
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 
 def _nvjitlink_source(minors: Sequence[int]) -> tuple[str, str]:

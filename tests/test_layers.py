@@ -51,7 +51,13 @@ RULES = {
         "cudaenv._describe",
         "cudaenv._records",
     ),
-    "_render": ("cudaenv._render", "cudaenv.findings", "cudaenv.snapshot", "cudaenv._describe"),
+    "_render": (
+        "cudaenv._render",
+        "cudaenv.findings",
+        "cudaenv.snapshot",
+        "cudaenv._describe",
+        "cudaenv._surveyed",
+    ),
     "_fix": (
         "cudaenv._fix",
         "cudaenv._serial",
@@ -112,6 +118,26 @@ def test_only_live_and_fixes_start_processes() -> None:
         if path in PROCESS_STARTERS:
             continue
         assert "subprocess" not in {m.split(".")[0] for m in imported_modules(path)}, path
+
+
+PROCESS_FUNCTIONS = {"fork", "forkpty", "execv", "execve", "execvp", "spawnv", "system", "popen"}
+
+
+def test_only_the_survey_workers_fork() -> None:
+    """Forked children run cudaenv's own code (the survey's workers), nothing from a target."""
+    for path in SRC.rglob("*.py"):
+        calls = {
+            node.attr
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+            and node.attr in PROCESS_FUNCTIONS
+        }
+        if path == SRC / "_workers.py":
+            assert calls == {"fork"}
+        else:
+            assert not calls, f"{path.relative_to(SRC)} calls os.{calls}"
 
 
 def test_importing_cudaenv_is_free() -> None:

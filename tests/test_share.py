@@ -17,7 +17,7 @@ from cudaenv._cli import main
 from cudaenv._schema import GENERATED, generate
 from cudaworld import PROC_VERSION, driver, pip_torch
 from gpucode import FIXTURES
-from worlds import ML, ML_SITE, World, ml_world
+from worlds import ML_SITE, World, ml_world
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -143,33 +143,6 @@ def test_diff_puts_cuda_first(world: World, tmp_path: Path) -> None:
 
 
 # -- redaction -----------------------------------------------------------------------------------
-
-SECRETS = {
-    "NVIDIA_API_KEY": "nvapi-SECRET-0001",
-    "CONDA_REPO_TOKEN": "SECRET-0002",
-    "PIXI_AUTH_TOKEN": "SECRET-0003",
-    "PIP_TARGET": "https://ana:SECRET-0004@pkgs.example.com/target",
-}
-
-
-@pytest.fixture
-def secret_world(world: World) -> World:
-    ml_world(world)
-    world.env.update(SECRETS)
-    world.file(
-        "/home/u/.bashrc", "alias python='HF_TOKEN=SECRET-0006 /home/u/miniconda3/bin/python'\n"
-    )
-    kernel = {
-        "argv": [f"{ML}/bin/python", "-m", "ipykernel", "--IdentityProvider.token=SECRET-0007"],
-        "display_name": "ml",
-        "language": "python",
-    }
-    world.file("/home/u/.local/share/jupyter/kernels/ml/kernel.json", json.dumps(kernel))
-    world.file(
-        "/home/u/.config/pip/pip.conf",
-        "[global]\nprefix = https://u:SECRET-0008@example.com/prefix\n",
-    )
-    return world
 
 
 def test_no_output_carries_a_planted_secret(secret_world: World, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import NoReturn, Optional, TextIO
 
 from . import __version__
+from ._envscli import SURVEY_OPTIONS, add_survey_options
 from .errors import CudaenvError, UsageError, WorldError
 
 __all__ = ["main"]
@@ -41,6 +42,11 @@ def _build_parser() -> _Parser:
     chosen = doctor.add_mutually_exclusive_group()
     chosen.add_argument("--python", metavar="PATH", help="diagnose this interpreter's environment")
     chosen.add_argument("--prefix", metavar="PATH", help="diagnose this conda env or venv")
+    chosen.add_argument(
+        "--all",
+        action="store_true",
+        help="every environment on the machine, one row each (as `cudaenv envs`)",
+    )
     doctor.add_argument(
         "--live",
         action="store_true",
@@ -53,6 +59,7 @@ def _build_parser() -> _Parser:
         metavar="SECONDS",
         help="stop each --live child after this long (default: 60)",
     )
+    add_survey_options(doctor)
     _add_output_options(doctor)
 
     which = sub.add_parser("which", help="which file the loader opens for a library, and why")
@@ -98,9 +105,11 @@ def _build_parser() -> _Parser:
     demo.add_argument("--extract", metavar="DIR", help="write the example world to DIR and exit")
     _add_output_options(demo)
 
+    from ._envscli import add_commands as add_envs_commands
     from ._fixcli import add_commands
     from ._sharecli import add_commands as add_share_commands
 
+    add_envs_commands(sub, _add_world_options, _add_output_options)
     add_commands(sub, _add_world_options)
     add_share_commands(sub, _add_world_options, _add_output_options)
     return parser
@@ -206,6 +215,13 @@ def _emit(report: object, args: argparse.Namespace, stdout: TextIO) -> int:
 def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
     from .api import diagnose
 
+    if args.all:
+        from ._envscli import run_survey
+
+        return run_survey(args, stdout)
+    given = [name for name in SURVEY_OPTIONS if getattr(args, name) not in (None, False)]
+    if given:
+        raise UsageError(f"--{given[0]} goes with --all (or `cudaenv envs`)")
     root = args.root
     if not os.path.isdir(root):
         raise WorldError(f"--root {root}: no such directory")
@@ -344,6 +360,7 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
     out = stdout or sys.stdout
     parser = _build_parser()
+    from ._envscli import handlers as envs_handlers
     from ._fixcli import handlers
     from ._sharecli import handlers as share_handlers
 
@@ -353,6 +370,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         "toolkits": _toolkits,
         "archs": _archs,
         "demo": _demo,
+        **envs_handlers,
         **handlers,
         **share_handlers,
     }

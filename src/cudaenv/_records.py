@@ -94,6 +94,12 @@ def record(cls: type[T]) -> type[T]:
     result: type[T] = type(cls.__name__, cls.__bases__, attrs)
     result.__qualname__ = cls.__qualname__
     result.__module__ = cls.__module__
+
+    def reduce(self: object) -> tuple[type[T], tuple[Any, ...]]:
+        # pickled by fields, rebuilt through __init__ (slots and frozen: no __dict__ to restore)
+        return result, tuple(getattr(self, n) for n in names)
+
+    result.__reduce__ = reduce  # type: ignore[method-assign]
     return result
 
 

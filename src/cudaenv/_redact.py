@@ -18,6 +18,7 @@ what they say.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Optional
 
 from ._records import record
@@ -26,6 +27,7 @@ from .snapshot import Snapshot
 
 __all__ = [
     "Redaction",
+    "identity_rules",
     "redact_report",
     "redact_text",
     "redact_tree",
@@ -137,14 +139,25 @@ def rules_for(snapshot: Snapshot, *, identity: bool, secrets: bool = True) -> Re
     """The redaction of one machine's identity (its home, user and host) and secrets."""
     if not identity:
         return Redaction(secrets=secrets)
-    home = snapshot.home or snapshot.environ.get("HOME")
-    user = snapshot.environ.get("USER") or snapshot.environ.get("LOGNAME")
+    return identity_rules(snapshot.home, snapshot.environ, snapshot.hostname, secrets=secrets)
+
+
+def identity_rules(
+    home: Optional[str],
+    environ: Mapping[str, str],
+    hostname: Optional[str],
+    *,
+    secrets: bool = True,
+) -> Redaction:
+    """Redact this home, user and host name (and, with ``secrets``, credentials)."""
+    home = home or environ.get("HOME")
+    user = environ.get("USER") or environ.get("LOGNAME")
     if user is None and home and home.startswith("/home/"):
         user = home.rstrip("/").rsplit("/", 1)[-1]
     return Redaction(
         home=home if home and home != "/" else None,
         user=user if user and user != "root" else None,
-        host=snapshot.hostname,
+        host=hostname,
         secrets=secrets,
     )
 

@@ -162,11 +162,130 @@ def _diff() -> dict[str, Any]:
     }
 
 
+def _envs() -> dict[str, Any]:
+    """``envs``/``doctor --all``: findings (and, with --details, each report) as doctor's."""
+    from ._render.envs import ENVS_SCHEMA  # noqa: PLC0415
+    from ._surveyed import READINESS  # noqa: PLC0415
+
+    report = json.loads(
+        resources.files("cudaenv").joinpath("schemas/report.schema.json").read_text()
+    )
+    finding = report["properties"]["findings"]["items"]
+    nullable = {"type": ["string", "null"]}
+    counts = {
+        "type": "object",
+        "required": ["error", "warning", "info"],
+        "additionalProperties": {"type": "integer", "minimum": 0},
+    }
+    environment = {
+        "type": "object",
+        "required": [
+            "prefix",
+            "sources",
+            "active",
+            "readiness",
+            "kind",
+            "name",
+            "python",
+            "interpreter",
+            "frameworks",
+            "headline",
+            "counts",
+            "findings",
+            "error",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "prefix": {"type": "string"},
+            "sources": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "active": {"type": "boolean", "description": "what `cudaenv doctor` alone diagnoses"},
+            "readiness": {"enum": list(READINESS)},
+            "kind": nullable,
+            "name": nullable,
+            "python": nullable,
+            "interpreter": nullable,
+            "frameworks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "version", "cuda", "variant"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "name": {"type": "string"},
+                        "version": {"type": "string"},
+                        "cuda": nullable,
+                        "variant": nullable,
+                    },
+                },
+            },
+            "headline": {
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "required": ["code", "severity", "title"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "code": finding["properties"]["code"],
+                            "severity": finding["properties"]["severity"],
+                            "title": {"type": "string"},
+                        },
+                    },
+                    {"type": "null"},
+                ]
+            },
+            "counts": counts,
+            "findings": {"type": "array", "items": {"$ref": "#/$defs/Finding"}},
+            "error": nullable,
+            "report": {"$ref": "#/$defs/Report", "description": "with --details"},
+        },
+    }
+    report_def = {k: v for k, v in report.items() if k not in ("$schema", "$id")}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": ENVS_SCHEMA,
+        "title": "cudaenv envs --format json (and doctor --all): every environment",
+        "type": "object",
+        "required": ["schema", "tool", "machine", "summary", "environments", "problems"],
+        "additionalProperties": False,
+        "properties": {
+            "schema": {"const": ENVS_SCHEMA},
+            "tool": report["properties"]["tool"],
+            "machine": {
+                "type": "object",
+                "required": ["hostname", "root", "driver", "driver_loaded", "gpus"],
+                "properties": {
+                    "hostname": nullable,
+                    "root": {"type": "string"},
+                    "driver": nullable,
+                    "driver_loaded": {"type": "boolean"},
+                    "gpus": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "summary": {
+                "type": "object",
+                "required": list(READINESS),
+                "additionalProperties": {"type": "integer", "minimum": 0},
+            },
+            "environments": {"type": "array", "items": environment},
+            "problems": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["path", "error"],
+                    "properties": {"path": {"type": "string"}, "error": {"type": "string"}},
+                },
+            },
+        },
+        "$defs": {"Finding": finding, "Report": report_def},
+    }
+
+
 GENERATED = {
     "snapshot.schema.json": _snapshot,
     "plan.schema.json": _plan,
     "toolkits.schema.json": _toolkits,
     "diff.schema.json": _diff,
+    "envs.schema.json": _envs,
 }
 
 

@@ -1,66 +1,43 @@
 """Every environment on the machine, each diagnosed as if alone (``doctor --all``, ``envs``).
 
-The facts that do not depend on the environment (commands, conda's setup, GPUs, the shell) are
-read once; each environment is then read with a fresh host and reader, so its snapshot — and so
-its findings — are exactly those of ``cudaenv doctor --prefix PREFIX`` (tests check this over a
-synthetic machine of 100 conda envs).  Only parsed immutable files (the ld.so cache, ELF
-headers) are shared between environments, keyed by their identity on disk.
+The facts that do not depend on the environment (commands, conda's setup, GPUs, the shell, the
+driver module) are read once; each environment is then read with a fresh host and reader, so
+its snapshot — and so its findings — are exactly those of ``cudaenv doctor --prefix PREFIX``
+(tests check this over a synthetic machine of 100 conda envs).  Between environments only
+what cannot differ is shared: directory listings and parsed files, keyed by their identity on
+disk (conda hard-links a package's files into every environment, so one METADATA is parsed
+once).  Environments are diagnosed in forked worker processes when there are enough of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Callable, Optional
 
 from . import __version__
 from ._checks import run_checks
 from ._host import Host, SharedReads
-from ._probes.collect import collect_target, survey_machine
+from ._probes.collect import MachineFacts, collect_target, survey_machine
 from ._probes.commands import CommandProbe
-from ._probes.discover import DEFAULT_DEPTH, discover_environments
+from ._probes.discover import DEFAULT_DEPTH, FoundEnvironment, discover_environments
 from ._probes.environments import EnvironmentReader
 from ._probes.target import choose_target_from
-from ._records import record
+from ._surveyed import Survey, SurveyEntry, summarize
+from ._workers import available_cpus, run_tasks
 from .errors import CudaenvError
 from .findings import Report
 from .snapshot import Problem
 
-__all__ = ["READINESS", "Survey", "SurveyEntry", "readiness", "survey"]
-
-READINESS = {
-    "ready": "a CUDA build of a framework, and no error in the way",
-    "blocked": "a CUDA build of a framework, stopped by an error (the worst finding)",
-    "cpu-only": "frameworks, none built for CUDA",
-    "no-framework": "no GPU framework installed",
-    "no-python": "no Python interpreter of its own",
-    "missing": "the directory does not exist",
-    "unreadable": "the diagnosis failed (see the error)",
-}
-"""What each GPU readiness verdict means, most hopeful first."""
-
-
-@record
-class SurveyEntry:
-    prefix: str
-    sources: tuple[str, ...]
-    report: Optional[Report] = None
-    """The environment's own diagnosis; None when the prefix does not exist or failed."""
-    error: Optional[str] = None
-
-
-@record
-class Survey:
-    entries: tuple[SurveyEntry, ...]
-    hostname: Optional[str]
-    home: Optional[str]
-    environ: dict[str, str]
-    tool_version: str
-    root: str
-    problems: tuple[Problem, ...] = ()
-    """Files the discovery itself could not read."""
-
+__all__ = ["default_workers", "survey"]
 
 Progress = Callable[[int, int, str], None]
+Render = Callable[[Report], object]
+_MIN_PER_WORKER = 8  # fewer environments than this per process: forking costs more than it saves
+
+
+def default_workers(count: int) -> int:
+    """Processes for ``count`` environments: one per CPU, each with a fair share of work."""
+    return max(1, min(available_cpus(), 8, count // _MIN_PER_WORKER))
 
 
 def survey(
@@ -71,13 +48,18 @@ def survey(
     live: bool = False,
     live_timeout: float = 60.0,
     progress: Optional[Progress] = None,
+    workers: Optional[int] = None,
+    render: Optional[Render] = None,
+    keep_reports: bool = False,
 ) -> Survey:
     """Discover every environment and diagnose each.
 
     ``make_host(shared)`` gives a fresh :class:`Host` of the machine reading through
     ``shared`` (each environment is read with its own host, as a lone run would); ``under``
     are the directories searched for venvs and pixi projects (default: the current one);
-    ``progress(done, total, prefix)`` is called before each environment.
+    ``progress(done, total, prefix)`` is called as environments finish; ``workers`` processes
+    diagnose them (default: :func:`default_workers`; reports are kept only with one);
+    ``render`` fills each entry's ``details``.
     """
     shared = SharedReads()
     host = make_host(shared)
@@ -95,67 +77,88 @@ def survey(
         under=dirs,
         depth=DEFAULT_DEPTH if depth is None else depth,
     )
-    entries = []
-    for index, env in enumerate(found):
-        if progress is not None:
-            progress(index, len(found), env.prefix)
-        if not env.exists:
-            entries.append(SurveyEntry(env.prefix, env.sources))
-            continue
-        own_host = make_host(shared)
-        try:
-            snapshot = collect_target(
-                own_host,
-                EnvironmentReader(own_host),
-                machine,
-                prefix=env.prefix,
-                live=live,
-                live_timeout=live_timeout,
-            )
-        except CudaenvError as exc:
-            entries.append(SurveyEntry(env.prefix, env.sources, error=exc.message))
-            continue
-        report = Report(snapshot, tuple(run_checks(snapshot)))
-        entries.append(SurveyEntry(env.prefix, env.sources, report))
-    if progress is not None:
-        progress(len(found), len(found), "")
     machine_problems = {p.path for p in machine.problems}
+    discovery_problems = tuple(
+        Problem(p.path, p.error) for p in host.problems if p.path not in machine_problems
+    )
+    if keep_reports:
+        workers = 1
+    elif workers is None:
+        workers = default_workers(len(found))
+
+    def task(index: int) -> SurveyEntry:
+        env = found[index]
+        return _diagnose(
+            env,
+            make_host(shared),
+            machine,
+            index == 0 and default.prefix is not None,
+            live=live,
+            live_timeout=live_timeout,
+            render=render,
+            keep_report=keep_reports,
+        )
+
+    entries: list[Optional[SurveyEntry]] = [None] * len(found)
+    finished = 0
+
+    def done(index: int, entry: Optional[SurveyEntry], error: Optional[str]) -> None:
+        nonlocal finished
+        if entry is None:
+            env = found[index]
+            entry = SurveyEntry(env.prefix, env.sources, error=error or "no result")
+        entries[index] = entry
+        finished += 1
+        if progress is not None:
+            progress(finished, len(found), entry.prefix)
+
+    if progress is not None:
+        progress(0, len(found), "")
+    run_tasks(task, len(found), workers, done)
     return Survey(
-        entries=tuple(entries),
+        entries=tuple(e for e in entries if e is not None),
         hostname=machine.hostname,
         home=host.home,
         environ=machine.environ,
         tool_version=__version__,
         root=host.root,
-        problems=tuple(
-            Problem(p.path, p.error) for p in host.problems if p.path not in machine_problems
-        ),
+        driver=machine.driver,
+        gpus=machine.gpus,
+        problems=discovery_problems,
     )
 
 
-def readiness(entry: SurveyEntry) -> str:
-    """One of :data:`READINESS`: can this environment use the GPU, in a word."""
-    report = entry.report
-    if report is None:
-        return "unreadable" if entry.error else "missing"
-    snap = report.snapshot
-    env = snap.target_env
-    if (env is None or env.python is None) and (
-        snap.target.interpreter is None or not snap.target.interpreter.exists
-    ):
-        return "no-python"
-    if not snap.frameworks:
-        return "no-framework"
-    if not any(f.cuda or f.variant == "cuda" for f in snap.frameworks):
-        return "cpu-only"
-    if any(f.severity == "error" for f in report.findings):
-        return "blocked"
-    return "ready"
-
-
-def counts(entries: Sequence[SurveyEntry]) -> Mapping[str, int]:
-    """How many environments have each verdict."""
-    result = dict.fromkeys(READINESS, 0)
-    for entry in entries:
-        result[readiness(entry)] += 1
-    return result
+def _diagnose(
+    env: FoundEnvironment,
+    host: Host,
+    machine: MachineFacts,
+    active: bool,
+    *,
+    live: bool,
+    live_timeout: float,
+    render: Optional[Render],
+    keep_report: bool,
+) -> SurveyEntry:
+    if not env.exists:
+        return SurveyEntry(env.prefix, env.sources, active)
+    try:
+        snapshot = collect_target(
+            host,
+            EnvironmentReader(host),
+            machine,
+            prefix=env.prefix,
+            live=live,
+            live_timeout=live_timeout,
+        )
+    except CudaenvError as exc:
+        return SurveyEntry(env.prefix, env.sources, active, error=exc.message)
+    report = Report(snapshot, tuple(run_checks(snapshot)))
+    return SurveyEntry(
+        env.prefix,
+        env.sources,
+        active,
+        summary=summarize(report),
+        findings=report.findings,
+        details=render(report) if render is not None else None,
+        report=report if keep_report else None,
+    )

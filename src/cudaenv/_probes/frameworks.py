@@ -19,6 +19,7 @@ against: there is no question to answer otherwise, and the binaries are large.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import re
@@ -59,6 +60,7 @@ _ENTRY = dict(ENTRY_OBJECTS)
 _ENTRY_CONSUMER = {"jax-cuda12-plugin": "jax-cuda-plugin", "jax-cuda13-plugin": "jax-cuda-plugin"}
 
 
+@functools.lru_cache(maxsize=4096)
 def _family(name: str) -> Optional[str]:
     """Which kind of framework a canonical distribution name is, if any."""
     if name in ("torch", "torchvision", "torchaudio", "jax", "jaxlib", "triton"):

@@ -73,10 +73,11 @@ def glob_files(host: Host, base: str, pattern: str) -> list[str]:
         matched = []
         for path in paths:
             if any(c in part for c in "*?["):
+                literal = re.split(r"[*?\[]", part, maxsplit=1)[0]  # cheap test first
                 matched += [
                     posixpath.join(path, n)
                     for n in host.listdir(path)
-                    if fnmatch.fnmatchcase(n, part)
+                    if n.startswith(literal) and fnmatch.fnmatchcase(n, part)
                 ]
             else:
                 matched.append(posixpath.join(path, part))

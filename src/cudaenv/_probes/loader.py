@@ -301,7 +301,7 @@ class LoaderModel:
 
     def _verify(self, path: str) -> str:
         """glibc's ``open_verify``: found, wrong-class, wrong-machine, or its fatal message."""
-        header = self.host.read_bytes(path, limit=64) or b""
+        header = self.host.parsed(path, "elf-ident", bytes, limit=64) or b""
         if len(header) < (64 if self.elf_class == 64 else 52):
             return "file too short"
         if header[:4] != b"\x7fELF":

@@ -40,20 +40,36 @@ def _short(version: str) -> str:
     return ".".join(version.split(".")[:3])
 
 
+def _version_json(data: bytes) -> str:
+    """The toolkit version in ``version.json`` ("" when it has none)."""
+    try:
+        cuda = json.loads(data.decode("utf-8", errors="replace")).get("cuda", {})
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(cuda, dict) and isinstance(cuda.get("version"), str):
+        return _short(cuda["version"])
+    return ""
+
+
+def _host_config_limits(data: bytes) -> tuple[Optional[int], Optional[int]]:
+    return limits_from_host_config(data.decode("utf-8", errors="replace"))
+
+
+def _cuda_files(names: list[str]) -> tuple[str, ...]:
+    return tuple(n for n in names if is_cuda_library(n))
+
+
 class _Examiner:
     def __init__(self, host: Host) -> None:
         self.host = host
 
     def version(self, root: str) -> tuple[Optional[str], Optional[str]]:
         host = self.host
-        text = host.read_text(posixpath.join(root, "version.json"), limit=1 << 20)
-        if text:
-            try:
-                cuda = json.loads(text).get("cuda", {})
-                if isinstance(cuda, dict) and isinstance(cuda.get("version"), str):
-                    return _short(cuda["version"]), "version.json"
-            except (ValueError, AttributeError):
-                pass
+        from_json = host.parsed(
+            posixpath.join(root, "version.json"), "version.json", _version_json, 1 << 20
+        )
+        if from_json:
+            return from_json, "version.json"
         text = host.read_text(posixpath.join(root, "version.txt"), limit=4096)
         if text:
             match = re.search(r"CUDA Version\s+(\d+\.\d+(?:\.\d+)?)", text)
@@ -103,10 +119,9 @@ class _Examiner:
         """(header, newest gcc, newest clang) from the first ``crt/host_config.h`` found."""
         for include in include_dirs:
             header = posixpath.join(include, "crt", "host_config.h")
-            text = self.host.read_text(header, limit=1 << 17)
-            if text is not None:
-                gcc_max, clang_max = limits_from_host_config(text)
-                return header, gcc_max, clang_max
+            limits = self.host.parsed(header, "host_config.h", _host_config_limits, 1 << 17)
+            if limits is not None:
+                return header, limits[0], limits[1]
         return None, None, None
 
     def _include_dirs(self, root: str) -> list[str]:
@@ -155,7 +170,9 @@ class _Examiner:
             )
             if host.is_dir(d)
         ]
-        libraries = sorted({n for d in lib_dirs for n in host.listdir(d) if is_cuda_library(n)})
+        libraries = sorted(
+            {n for d in lib_dirs for n in host.listdir_parsed(d, "cuda-files", _cuda_files) or ()}
+        )
         stubs = [
             posixpath.join(d, "stubs", "libcuda.so")
             for d in lib_dirs

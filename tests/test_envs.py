@@ -346,23 +346,36 @@ def test_progress_bar_appears_only_after_a_moment(monkeypatch: pytest.MonkeyPatc
     assert stream.getvalue().endswith("\r\033[K")
 
 
-def test_shared_reads_notice_changes(tmp_path: Path) -> None:
+def test_shared_reads_are_one_moment_of_the_disk(tmp_path: Path) -> None:
+    calls: list[bytes] = []
+
+    def parse(data: bytes) -> str:
+        calls.append(data)
+        return data.decode()
+
     shared = SharedReads()
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "a").write_text("one")
+    os.link(tmp_path / "d" / "a", tmp_path / "hardlink")
     first = Host("/", {}, shared=shared)
     assert first.listdir(str(tmp_path / "d")) == ["a"]
-    assert first.parsed(str(tmp_path / "d" / "a"), "text", bytes.decode, 100) == "one"
+    assert first.parsed(str(tmp_path / "d" / "a"), "text", parse, 100) == "one"
+    second = Host("/", {}, shared=shared)
+    assert second.parsed(str(tmp_path / "hardlink"), "text", parse, 100) == "one"
+    assert len(calls) == 1  # conda's hard links: parsed once
+
     time.sleep(0.01)
     (tmp_path / "d" / "b").write_text("two")
     (tmp_path / "d" / "a").write_text("three")
-    second = Host("/", {}, shared=shared)
-    assert second.listdir(str(tmp_path / "d")) == ["a", "b"]
-    assert second.parsed(str(tmp_path / "d" / "a"), "text", bytes.decode, 100) == "three"
-    # failures are each host's own: a missing file is None, and is not remembered
-    assert second.parsed(str(tmp_path / "d" / "c"), "text", bytes.decode, 100) is None
-    (tmp_path / "d" / "c").write_text("four")
-    assert (
-        Host("/", {}, shared=shared).parsed(str(tmp_path / "d" / "c"), "text", bytes.decode, 100)
-        == "four"
-    )
+    third = Host("/", {}, shared=shared)
+    # a parsed file is keyed by its identity (inode, size, mtime): new content is read
+    assert third.parsed(str(tmp_path / "d" / "a"), "text", parse, 100) == "three"
+    # stat answers are kept: the survey lists the directory as it was when first asked
+    assert third.listdir(str(tmp_path / "d")) == ["a"]
+    assert Host("/", {}, shared=SharedReads()).listdir(str(tmp_path / "d")) == ["a", "b"]
+
+    # failures other than absence are each host's own, never kept
+    (tmp_path / "loop").symlink_to("loop")
+    for host in (Host("/", {}, shared=shared), Host("/", {}, shared=shared)):
+        assert host.parsed(str(tmp_path / "loop"), "text", parse, 100) is None
+        assert [p.path for p in host.problems] == [str(tmp_path / "loop")]

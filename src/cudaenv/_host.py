@@ -24,7 +24,7 @@ import os
 import posixpath
 import stat
 from collections.abc import Hashable, Iterable, Mapping
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional, TypeVar, Union
 
 __all__ = ["MAX_LINK_HOPS", "Host", "HostProblem", "SharedReads"]
 
@@ -40,16 +40,20 @@ def _needs_normalizing(path: str) -> bool:
 
 
 class SharedReads:
-    """Directory listings and parsed files, shared by the hosts of one ``doctor --all``.
+    """What the hosts of one ``doctor --all`` read, shared: one moment's view of the disk.
 
-    Each entry is keyed by what identifies the content on disk (device, inode, size and
-    modification time), so a file that changed is read again.  Failures are never kept: each
-    host meets, and reports, its own problems — a host with shared reads sees exactly what a
-    host without them sees, only sooner.
+    ``stat`` answers (found or absent) and, on the live root, resolved paths are kept by
+    path.  Listings and parsed files are keyed by what identifies the content (device,
+    inode, size, modification time), so conda's hard links into every environment are
+    parsed once.  Failures other than absence are never
+    kept: each host meets, and reports, its own problems — a host with shared reads sees
+    exactly what a host without them sees, only sooner.
     """
 
     def __init__(self) -> None:
         self._entries: dict[Hashable, object] = {}
+        self.stats: dict[str, Union[os.stat_result, int]] = {}
+        self.resolved: dict[tuple[str, bool], Optional[str]] = {}  # live root only
 
     def get(self, key: Hashable) -> object:
         return self._entries.get(key)
@@ -85,8 +89,19 @@ class Host:
         self.is_live_root = self.root == "/"
         self._live_cwd = live_cwd
         self.problems: list[HostProblem] = []
-        self._resolved: dict[tuple[str, bool], Optional[str]] = {}
+        # On the live root resolving reports nothing (realpath), so hosts may share answers.
+        self._resolved: dict[tuple[str, bool], Optional[str]] = (
+            shared.resolved if shared is not None and self.is_live_root else {}
+        )
         self._seen_problem_paths: set[str] = set()
+        # One run sees one state of the disk: each directory is listed once per host, and
+        # what each reader derives from a listing is kept per kind.
+        # A stat answer (or the errno of an absent path) per real path, for this run.
+        self._stats = shared.stats if shared is not None else {}
+        self._listings: dict[
+            str, Optional[tuple[tuple[str, ...], Optional[tuple[int, int, int]]]]
+        ] = {}
+        self._parsed_listings: dict[tuple[str, str], object] = {}
         self._checking_link_files: set[str] = set()
 
     # -- paths --------------------------------------------------------------------------------
@@ -235,12 +250,27 @@ class Host:
             self.problems.append(HostProblem(path, f"symlink loop (over {MAX_LINK_HOPS} links)"))
         return resolved
 
+    def _os_stat(self, real: str) -> os.stat_result:
+        """``os.stat`` of a real path, asked once per run; raises ``OSError`` as it does."""
+        hit = self._stats.get(real)
+        if hit is None:
+            try:
+                hit = os.stat(real)
+            except OSError as exc:
+                if exc.errno in _ABSENT_ERRNOS:
+                    self._stats[real] = exc.errno
+                raise
+            self._stats[real] = hit
+        if isinstance(hit, int):
+            raise OSError(hit, os.strerror(hit), real)
+        return hit
+
     def stat(self, path: str) -> Optional[os.stat_result]:
         resolved = self._resolve_or_report(path)
         if resolved is None:
             return None
         try:
-            return os.stat(self.real(resolved))
+            return self._os_stat(self.real(resolved))
         except OSError as exc:
             self._problem(path, exc)
             return None
@@ -273,25 +303,52 @@ class Host:
         return list(self.listdir_parsed(path, "names", tuple) or ())
 
     def listdir_parsed(self, path: str, kind: str, parse: Callable[[list[str]], T]) -> Optional[T]:
-        """``parse`` of a directory's sorted names (None when it cannot be listed), shared
-        between hosts that share reads until the directory changes."""
+        """``parse`` of a directory's sorted names (None when it cannot be listed), kept for
+        this host, and shared between hosts that share reads until the directory changes."""
         resolved = self._resolve_or_report(path)
         if resolved is None:
             return None
         real = self.real(resolved)
+        memo = (kind, real)
+        if memo in self._parsed_listings:
+            return self._parsed_listings[memo]  # type: ignore[return-value]  # same kind
+        listing = self._listing(path, real)
+        value: Optional[T] = None
+        if listing is not None:
+            names, identity = listing
+            if identity is None or self.shared is None:
+                value = parse(list(names))
+            else:
+                value = self.shared.get((kind, *identity))  # type: ignore[assignment]
+                if value is None:
+                    value = parse(list(names))
+                    self.shared.put((kind, *identity), value)
+        self._parsed_listings[memo] = value
+        return value
+
+    def _listing(
+        self, path: str, real: str
+    ) -> Optional[tuple[tuple[str, ...], Optional[tuple[int, int, int]]]]:
+        """A directory's sorted names and, with shared reads, what identifies them on disk."""
+        if real in self._listings:
+            return self._listings[real]
+        result: Optional[tuple[tuple[str, ...], Optional[tuple[int, int, int]]]] = None
         try:
-            if self.shared is None:
-                return parse(sorted(os.listdir(real)))
-            st = os.stat(real)
-            key = (kind, st.st_dev, st.st_ino, st.st_mtime_ns)
-            hit = self.shared.get(key)
-            if hit is None:
-                hit = parse(sorted(os.listdir(real)))
-                self.shared.put(key, hit)
+            identity = None
+            names: Optional[tuple[str, ...]] = None
+            if self.shared is not None:
+                st = self._os_stat(real)
+                identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
+                names = self.shared.get(("names", *identity))  # type: ignore[assignment]
+            if names is None:
+                names = tuple(sorted(os.listdir(real)))
+                if self.shared is not None and identity is not None:
+                    self.shared.put(("names", *identity), names)
+            result = (names, identity)
         except OSError as exc:
             self._problem(path, exc)
-            return None
-        return hit  # type: ignore[return-value]  # stored by the same kind
+        self._listings[real] = result
+        return result
 
     def file_key(self, path: str, kind: str) -> Optional[Hashable]:
         """A key for what has been derived from a regular file's content (None without shared
@@ -306,6 +363,7 @@ class Host:
         if resolved is None:
             return None
         try:
+            # Not kept: most such files are read once, and keeping them costs memory.
             st = os.stat(self.real(resolved))
         except OSError:
             return None
@@ -362,7 +420,7 @@ class Host:
             return None
         real = self.real(resolved)
         try:
-            st = os.stat(real)
+            st = self._os_stat(real)
             if not stat.S_ISREG(st.st_mode):
                 return None
             with open(real, "rb") as handle:
@@ -387,7 +445,7 @@ class Host:
         real = self.real(resolved)
         data = b""
         try:
-            if not stat.S_ISREG(os.stat(real).st_mode):
+            if not stat.S_ISREG(self._os_stat(real).st_mode):
                 return None
             with open(real, "rb") as handle:
                 while len(data) < limit:

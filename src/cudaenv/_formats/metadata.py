@@ -24,6 +24,7 @@ def requirement_name(requirement: str) -> Optional[str]:
     return canonicalize_name(match.group(1)) if match else None
 
 
+@functools.lru_cache(maxsize=8192)  # the same names recur in every environment
 def parse_dist_dirname(dirname: str) -> Optional[tuple[str, str]]:
     """``torch-2.1.0.dist-info`` → (``torch``, ``2.1.0``); egg-info names too."""
     for suffix in (".dist-info", ".egg-info"):

@@ -7,6 +7,7 @@ cuda-pathfinder descriptor tables, the conda-forge feedstocks and the toolkit in
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Optional
 
@@ -61,6 +62,7 @@ DRIVER_LIBRARIES = frozenset(
 """Shipped by the NVIDIA driver, never by a toolkit, conda or pip package (stubs aside)."""
 
 
+@functools.lru_cache(maxsize=8192)  # the same file names recur in every environment
 def cuda_library_stem(filename: str) -> Optional[str]:
     """``libcublasLt.so.12.4.5.8`` → ``libcublasLt``; ``libcudnn_ops.so.9`` → ``libcudnn``."""
     match = _STEM_RE.match(filename)

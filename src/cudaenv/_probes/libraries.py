@@ -353,11 +353,17 @@ def library_facts(
             loaded = model.dlopen(shipped.path, model.main)
             objects = tuple(_library(host, owners, r) for r in loaded)
             trees.append(LibraryTree(shipped.owner.split(" ", 1)[1], shipped.path, objects))
-    cached = model.cached_paths()
+    cached: Optional[set[str]] = None  # built only when a conf directory has CUDA libraries
     uncached = []
     for conf, directory in conf_dirs:
         cuda_names = host.listdir_parsed(directory, "cuda-versioned", _versioned_cuda) or ()
-        found = tuple(n for n in cuda_names if posixpath.join(directory, n) not in cached)
+        if cuda_names and cached is None:
+            cached = model.cached_paths()
+        found = tuple(
+            n
+            for n in cuda_names
+            if cached is not None and posixpath.join(directory, n) not in cached
+        )
         if found:
             uncached.append(UncachedLibraries(conf, directory, found))
     return Libraries(

@@ -98,6 +98,24 @@ class _FatalLoadError(Exception):
     """The real loader would stop here with this message."""
 
 
+def _x86_levels(cpuinfo: bytes) -> Optional[tuple[str, ...]]:
+    """The x86-64 micro-architecture levels the CPU's flags support, best first; None for
+    an empty file."""
+    text = cpuinfo.decode("ascii", errors="replace")
+    if not text:
+        return None
+    flags_line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    flags = set(flags_line.split(":", 1)[-1].split())
+    v2 = {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}
+    v3 = v2 | {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
+    v4 = v3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
+    return tuple(
+        level
+        for level, need in (("x86-64-v4", v4), ("x86-64-v3", v3), ("x86-64-v2", v2))
+        if need <= flags
+    )
+
+
 class LoaderModel:
     """The loader of one process: its main executable, what is loaded, how names resolve."""
 
@@ -156,19 +174,10 @@ class LoaderModel:
 
     def _supported_hwcaps(self) -> tuple[str, ...]:
         levels = _HWCAPS.get(self.machine, ())
-        cpuinfo = self.host.read_text("/proc/cpuinfo", limit=1 << 16)
-        if not cpuinfo or self.machine != "x86_64":
-            return levels  # unknown CPU: the subdirectories are tried where they exist
-        flags_line = next((line for line in cpuinfo.splitlines() if line.startswith("flags")), "")
-        flags = set(flags_line.split(":", 1)[-1].split())
-        v2 = {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}
-        v3 = v2 | {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}
-        v4 = v3 | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
-        return tuple(
-            level
-            for level, need in (("x86-64-v4", v4), ("x86-64-v3", v3), ("x86-64-v2", v2))
-            if need <= flags
-        )
+        if self.machine != "x86_64":
+            return levels  # the subdirectories are tried where they exist
+        supported = self.host.parsed("/proc/cpuinfo", "x86-hwcaps", _x86_levels, limit=1 << 16)
+        return levels if supported is None else supported  # unknown CPU: as above
 
     # -- objects ------------------------------------------------------------------------------
 

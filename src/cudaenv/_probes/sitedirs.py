@@ -53,25 +53,29 @@ def _headers(data: bytes) -> dict[str, list[str]]:
     return parse_metadata_headers(data.decode("utf-8", errors="replace"))
 
 
+_DIST_SUFFIXES = (".dist-info", ".egg-info")
+
+
 def read_distributions(host: Host, directory: str) -> tuple[Distribution, ...]:
     """Every ``*.dist-info``/``*.egg-info`` in a directory: name, version, installer, requires."""
     found = []
+    base = directory.rstrip("/") + "/"  # hundreds per directory: plain concatenation
     for entry in host.listdir(directory):
+        if not entry.endswith(_DIST_SUFFIXES):
+            continue
         parsed = parse_dist_dirname(entry)
         if parsed is None:
             continue
-        path = posixpath.join(directory, entry)
+        path = base + entry
         name, version = parsed
         installer = None
         requires: tuple[str, ...] = ()
         if entry.endswith(".dist-info"):
-            metadata_path = posixpath.join(path, "METADATA")
-            installer = host.parsed(
-                posixpath.join(path, "INSTALLER"), "installer", _installer, limit=256
-            )
+            metadata_path = path + "/METADATA"
+            installer = host.parsed(path + "/INSTALLER", "installer", _installer, limit=256)
             installer = installer or None
         elif host.is_dir(path):
-            metadata_path = posixpath.join(path, "PKG-INFO")
+            metadata_path = path + "/PKG-INFO"
         else:
             metadata_path = path  # a single-file egg-info is the PKG-INFO itself
         fields = host.parsed(metadata_path, "metadata", _headers, limit=1 << 18, stop=b"\n\n")

@@ -1,0 +1,37 @@
+"""The benchmarks keep working: each runs once on a small input (timings are not judged here;
+speed is measured by running them, never by a timed test)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def test_envs_speed_runs_on_a_small_machine(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "envs_speed.py"),
+            *("--machine", str(tmp_path / "m"), "--envs", "4", "--packages", "12"),
+            *("--runs", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # 4 envs + base + 2 pixi = 7 conda prefixes; 3 venvs, a uv project, pipx, a uv tool,
+    # pyenv; and the system Python when PATH (/usr/bin:/bin) has one
+    summary = re.search(
+        r"(\d+) environments found by cudaenv, ([\d,]+) conda-meta records in (\d+)", result.stdout
+    )
+    assert summary is not None, result.stdout
+    assert int(summary.group(3)) == 7
+    system = any(Path("/usr/bin", name).exists() for name in ("python3", "python"))
+    assert int(summary.group(1)) == 7 + 3 + 1 + 1 + 1 + 1 + system
+    for row in ("read+parse every record", "cudaenv envs --jobs 1", "python -c pass"):
+        assert re.search(rf"^{re.escape(row)}\s+\d+\.\d+", result.stdout, re.MULTILINE), row

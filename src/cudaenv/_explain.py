@@ -9,7 +9,7 @@ from importlib import resources
 
 from .errors import UsageError
 
-__all__ = ["explain", "sections"]
+__all__ = ["areas", "explain", "sections"]
 
 
 def sections() -> dict[str, str]:
@@ -21,6 +21,17 @@ def sections() -> dict[str, str]:
         code = heading[5:-1]
         body = re.split(r"^## ", body, maxsplit=1, flags=re.MULTILINE)[0]
         found[code] = f"{code}\n{'=' * len(code)}\n{body.strip()}\n"
+    return found
+
+
+def areas() -> dict[str, str]:
+    """code → the heading of its part of the reference (``Driver and GPU``, ...)."""
+    text = resources.files("cudaenv").joinpath("data/findings.md").read_text(encoding="utf-8")
+    found: dict[str, str] = {}
+    for part in re.split(r"^## ", text, flags=re.MULTILINE)[1:]:
+        heading = part.split("\n", 1)[0].strip()
+        for code in re.findall(r"^### `([a-z0-9-]+)`", part, flags=re.MULTILINE):
+            found[code] = heading
     return found
 
 

@@ -15,6 +15,7 @@ from .._surveyed import (
     headline,
 )
 from ..findings import SEVERITIES
+from ._words import frameworks_phrase, machine_phrase
 from .github import _data, _property
 from .markdown import _cell, _code
 
@@ -51,27 +52,13 @@ def _summary_line(survey: Survey) -> str:
 
 
 def _machine_line(survey: Survey) -> str:
-    d = survey.driver
-    if d.loaded and d.version:
-        driver = f"NVIDIA driver {d.version} (CUDA {d.cuda or '?'})"
-    elif d.loaded:
-        driver = "NVIDIA driver (WSL)" if d.wsl else "NVIDIA driver loaded"
-    else:
-        driver = "no NVIDIA driver loaded"
-    gpus = ", ".join(f"{g.model or g.pci} ({g.capability or '?'})" for g in survey.gpus)
-    return f"{driver} · GPUs: {gpus or 'none listed'}"
+    return machine_phrase(survey.driver, survey.gpus)
 
 
 def _frameworks(summary: Optional[EnvSummary]) -> str:
     if summary is None:
         return ""
-    shown = []
-    for f in summary.frameworks:
-        if f.name in ("jax", "numba"):
-            continue  # their plugins and CUDA bindings carry the CUDA facts
-        build = f"CUDA {f.cuda}" if f.cuda else (f.variant or "?")
-        shown.append(f"{f.name} {f.version} ({build})")
-    return ", ".join(shown) or "—"
+    return frameworks_phrase(summary.frameworks) or "—"
 
 
 def _kind(entry: SurveyEntry) -> str:

@@ -37,12 +37,12 @@ def add_commands(
     add_output_options(check)
 
     diff = sub.add_parser("diff", help="what differs between two snapshots")
-    diff.add_argument("before", metavar="A")
-    diff.add_argument("after", metavar="B")
+    diff.add_argument("before", metavar="A", help="a snapshot (the machine or env before)")
+    diff.add_argument("after", metavar="B", help="another snapshot (after, or elsewhere)")
     diff.add_argument("--format", choices=("text", "json"), default="text")
 
     explain = sub.add_parser("explain", help="what a finding code means, and when it is raised")
-    explain.add_argument("code", metavar="CODE")
+    explain.add_argument("code", metavar="CODE", help="a finding code, e.g. driver-too-old")
 
 
 def load_snapshot_file(path: str) -> dict[str, Any]:

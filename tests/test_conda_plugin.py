@@ -25,7 +25,6 @@ import pytest
 from cudaenv import conda_plugin
 from cudaenv._explain import areas
 from cudaenv.api import diagnose
-from realenv import PY
 
 hookspec = pluggy.HookspecMarker("conda")
 
@@ -158,10 +157,15 @@ def test_fixer_shows_the_plan_and_changes_nothing_when_declined(
 def test_fixer_applies_the_plan_once_confirmed(
     health_checks: list[Any], no_python_prefix: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    planned = next(
+        f for f in diagnose(prefix=str(no_python_prefix)).findings if f.code == "env-without-python"
+    )
+    python = re.search(r"python=[\d.]+", " ".join(planned.fix))  # the Python PATH falls to
+    assert python is not None
     fixer = next(c.fixer for c in health_checks if c.name == "cuda-python")
     assert fixer(str(no_python_prefix), argparse.Namespace(), lambda message: None) == 0
     log = (no_python_prefix.parent.parent / "conda.log").read_text()
-    assert log.split() == ["install", "-y", "-p", str(no_python_prefix), f"python={PY}", "pip"]
+    assert log.split() == ["install", "-y", "-p", str(no_python_prefix), python.group(), "pip"]
     assert "ran: " in capsys.readouterr().out
 
 

@@ -32,6 +32,14 @@ def test_without_the_option_nothing_happens(pytester: pytest.Pytester) -> None:
     assert not any(n.startswith("cudaenv") for n in junit_properties(pytester.path / "junit.xml"))
 
 
+def test_sessions_without_junitxml_are_untouched(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(PASSING)
+    pytester.runpytest("-p", "no:junitxml").assert_outcomes(passed=1)
+    on = pytester.runpytest("-p", "no:junitxml", "--cudaenv")
+    on.assert_outcomes(passed=1)
+    assert [line for line in on.outlines if line.startswith("cudaenv: ")]
+
+
 def test_header_line_and_junit_properties(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(PASSING)
     result = pytester.runpytest("--cudaenv", "--junitxml=junit.xml")

@@ -99,11 +99,16 @@ class CudaenvSession:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _cudaenv_junit_properties(
-    request: pytest.FixtureRequest, record_testsuite_property: Callable[[str, object], None]
-) -> None:
-    """The report into the JUnit XML (a no-op without ``--junitxml`` or without the option)."""
+def _cudaenv_junit_properties(request: pytest.FixtureRequest) -> None:
+    """The report into the JUnit XML (a no-op without ``--junitxml`` or without the option).
+
+    ``record_testsuite_property`` is asked for only when opted in: a session that disabled
+    the junitxml plugin (``-p no:junitxml``) has no such fixture."""
     session = request.config.pluginmanager.get_plugin(_SESSION)
-    if isinstance(session, CudaenvSession):
-        for name, value in session.properties():
-            record_testsuite_property(name, value)
+    if not isinstance(session, CudaenvSession) or not request.config.pluginmanager.has_plugin(
+        "junitxml"
+    ):
+        return
+    record: Callable[[str, object], None] = request.getfixturevalue("record_testsuite_property")
+    for name, value in session.properties():
+        record(name, value)

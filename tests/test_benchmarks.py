@@ -35,3 +35,19 @@ def test_envs_speed_runs_on_a_small_machine(tmp_path: Path) -> None:
     assert int(summary.group(1)) == 7 + 3 + 1 + 1 + 1 + 1 + system
     for row in ("read+parse every record", "cudaenv envs --jobs 1", "python -c pass"):
         assert re.search(rf"^{re.escape(row)}\s+\d+\.\d+", result.stdout, re.MULTILINE), row
+
+
+def test_fleet_speed_runs_and_checks_its_answer() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "fleet_speed.py"),
+            *("--nodes", "20", "--variants", "2", "--runs", "1"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "20 node snapshots" in result.stdout
+    assert re.search(r"^aggregate\(\) on parsed documents\s+\d+\.\d+", result.stdout, re.MULTILINE)

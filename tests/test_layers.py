@@ -57,6 +57,7 @@ RULES = {
         "cudaenv.snapshot",
         "cudaenv._describe",
         "cudaenv._surveyed",
+        "cudaenv._fleet",
     ),
     "_fix": (
         "cudaenv._fix",

@@ -107,11 +107,13 @@ def _build_parser() -> _Parser:
 
     from ._envscli import add_commands as add_envs_commands
     from ._fixcli import add_commands
+    from ._fleetcli import add_commands as add_fleet_commands
     from ._sharecli import add_commands as add_share_commands
 
     add_envs_commands(sub, _add_world_options, _add_output_options)
     add_commands(sub, _add_world_options)
     add_share_commands(sub, _add_world_options, _add_output_options)
+    add_fleet_commands(sub)
     return parser
 
 
@@ -362,6 +364,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
     parser = _build_parser()
     from ._envscli import handlers as envs_handlers
     from ._fixcli import handlers
+    from ._fleetcli import handlers as fleet_handlers
     from ._sharecli import handlers as share_handlers
 
     commands = {
@@ -373,6 +376,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         **envs_handlers,
         **handlers,
         **share_handlers,
+        **fleet_handlers,
     }
     try:
         args = parser.parse_args(argv)

@@ -280,12 +280,133 @@ def _envs() -> dict[str, Any]:
     }
 
 
+def _fleet() -> dict[str, Any]:
+    """``fleet --format json``: the document of spec/worlds.md, and per-finding node lists."""
+    from ._fleet import FLEET_SCHEMA  # noqa: PLC0415
+
+    report = json.loads(
+        resources.files("cudaenv").joinpath("schemas/report.schema.json").read_text()
+    )
+    finding = report["properties"]["findings"]["items"]
+    nullable = {"type": ["string", "null"]}
+    names = {"type": "array", "items": {"type": "string"}}
+    library = {
+        "type": "object",
+        "required": ["name", "path", "version", "error"],
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string"},
+            "path": nullable,
+            "version": nullable,
+            "error": nullable,
+        },
+    }
+    stack = {
+        "type": "object",
+        "required": ["driver", "gpus", "toolkits", "frameworks", "libraries"],
+        "additionalProperties": False,
+        "properties": {
+            "driver": {
+                "type": "object",
+                "required": ["loaded", "version", "cuda", "libcuda"],
+                "additionalProperties": False,
+                "properties": {
+                    "loaded": {"type": "boolean"},
+                    "version": nullable,
+                    "cuda": nullable,
+                    "libcuda": nullable,
+                },
+            },
+            "gpus": {**names, "description": "model (compute capability), one per GPU"},
+            "toolkits": {
+                "type": "object",
+                "description": "consumer → the toolkit it would use: root (version)",
+                "additionalProperties": nullable,
+            },
+            "frameworks": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "version", "cuda", "variant"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "version": nullable,
+                        "cuda": nullable,
+                        "variant": nullable,
+                    },
+                },
+            },
+            "libraries": {"type": "array", "items": library},
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": FLEET_SCHEMA,
+        "title": "cudaenv fleet --format json: nodes grouped by CUDA stack",
+        "type": "object",
+        "required": ["schema", "nodes", "groups", "outliers", "failed", "findings"],
+        "additionalProperties": False,
+        "properties": {
+            "schema": {"const": FLEET_SCHEMA},
+            "nodes": {"type": "integer", "minimum": 0},
+            "groups": {
+                "type": "array",
+                "description": "largest first; the first is the majority",
+                "items": {
+                    "type": "object",
+                    "required": ["nodes", "stack"],
+                    "additionalProperties": False,
+                    "properties": {"nodes": {**names, "minItems": 1}, "stack": stack},
+                },
+            },
+            "outliers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["node", "group", "differs", "findings"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "node": {"type": "string"},
+                        "group": {"type": "integer", "minimum": 1},
+                        "differs": names,
+                        "findings": {"type": "array", "items": finding},
+                    },
+                },
+            },
+            "failed": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["node", "error"],
+                    "additionalProperties": False,
+                    "properties": {"node": {"type": "string"}, "error": {"type": "string"}},
+                },
+            },
+            "findings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["code", "severity", "title", "nodes"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "code": {"type": "string"},
+                        "severity": {"enum": ["error", "warning", "info"]},
+                        "title": {"type": "string"},
+                        "nodes": names,
+                    },
+                },
+            },
+        },
+    }
+
+
 GENERATED = {
     "snapshot.schema.json": _snapshot,
     "plan.schema.json": _plan,
     "toolkits.schema.json": _toolkits,
     "diff.schema.json": _diff,
     "envs.schema.json": _envs,
+    "fleet.schema.json": _fleet,
 }
 
 

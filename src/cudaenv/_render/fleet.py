@@ -1,0 +1,107 @@
+"""The fleet view as text and Markdown (JSON is ``fleet_to_dict``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from .._fleet import Fleet
+
+__all__ = ["render_fleet_markdown", "render_fleet_text"]
+
+_MARK = {"error": "✗", "warning": "!", "info": "i"}
+
+
+def _names(nodes: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(nodes[:limit])
+    return shown + (f", … ({len(nodes) - limit} more)" if len(nodes) > limit else "")
+
+
+def stack_phrase(stack: dict[str, Any]) -> str:
+    driver = stack["driver"]
+    parts = [
+        f"driver {driver['version']} (CUDA {driver['cuda'] or '?'})"
+        if driver["loaded"]
+        else "no driver loaded"
+    ]
+    gpus = Counter(stack["gpus"])
+    parts.append(
+        "GPUs: " + (", ".join(f"{n}x {m}" for m, n in sorted(gpus.items())) or "none listed")
+    )
+    frameworks = [
+        f"{f['name']} {f['version']} ({'CUDA ' + f['cuda'] if f['cuda'] else f['variant'] or '?'})"
+        for f in stack["frameworks"]
+    ]
+    parts.append(", ".join(frameworks) or "no GPU framework")
+    return " · ".join(parts)
+
+
+def _summary(fleet: Fleet) -> str:
+    alike = len(fleet.groups[0].nodes) if fleet.groups else 0
+    return (
+        f"{fleet.nodes} node{'s' if fleet.nodes != 1 else ''}: {alike} alike, "
+        f"{len(fleet.outliers)} outlier{'s' if len(fleet.outliers) != 1 else ''}, "
+        f"{len(fleet.failed)} failed"
+    )
+
+
+def render_fleet_text(fleet: Fleet) -> str:
+    lines = [f"cudaenv fleet — {_summary(fleet)}", ""]
+    if fleet.groups:
+        majority = fleet.groups[0]
+        lines += [
+            f"Majority ({len(majority.nodes)}): {_names(majority.nodes)}",
+            f"  {stack_phrase(majority.stack)}",
+        ]
+    for index, group in enumerate(fleet.groups[1:], start=1):
+        lines += [
+            "",
+            f"Group {index + 1} ({len(group.nodes)}): {_names(group.nodes)}",
+            f"  {stack_phrase(group.stack)}",
+        ]
+    if fleet.outliers:
+        lines += ["", "Outliers (what differs from the majority, then their findings)"]
+        for outlier in fleet.outliers:
+            lines.append(f"  {outlier.node}  (group {outlier.group + 1})")
+            lines += [f"    {d}" for d in outlier.differs] or ["    (nothing recorded differs)"]
+            for f in outlier.findings:
+                if f["severity"] != "info":
+                    lines.append(f"    {_MARK[f['severity']]} {f['code']}: {f['title']}")
+    if fleet.findings:
+        lines += ["", "Findings across nodes"]
+        total = fleet.nodes - len(fleet.failed)
+        for code, v in sorted(fleet.findings.items(), key=lambda i: (-len(i[1]["nodes"]), i[0])):
+            count = len(v["nodes"])
+            where = "" if count == total else f"  ({_names(tuple(v['nodes']), 4)})"
+            lines.append(
+                f"  {count:>4}/{total}  {_MARK[v['severity']]} {code}: {v['title']}{where}"
+            )
+    if fleet.failed:
+        lines += ["", "Failed (no snapshot)"]
+        lines += [f"  {node}: {error}" for node, error in fleet.failed]
+    return "\n".join(lines) + "\n"
+
+
+def render_fleet_markdown(fleet: Fleet) -> str:
+    lines = [f"## cudaenv fleet: {_summary(fleet)}", ""]
+    lines += ["| group | nodes | stack |", "|---|---|---|"]
+    for index, group in enumerate(fleet.groups, start=1):
+        lines.append(
+            f"| {index} | {len(group.nodes)}: {_names(group.nodes)} | {stack_phrase(group.stack)} |"
+        )
+    for outlier in fleet.outliers:
+        lines += ["", f"### Outlier `{outlier.node}` (group {outlier.group + 1})", "", "```"]
+        lines += list(outlier.differs) or ["(nothing recorded differs)"]
+        lines += ["```"]
+        lines += [
+            f"- {_MARK[f['severity']]} `{f['code']}`: {f['title']}"
+            for f in outlier.findings
+            if f["severity"] != "info"
+        ]
+    if fleet.findings:
+        lines += ["", "| nodes | severity | finding |", "|---|---|---|"]
+        for code, v in sorted(fleet.findings.items(), key=lambda i: (-len(i[1]["nodes"]), i[0])):
+            lines.append(f"| {len(v['nodes'])} | {v['severity']} | `{code}`: {v['title']} |")
+    if fleet.failed:
+        lines += ["", "**Failed:** " + ", ".join(f"`{n}` ({e})" for n, e in fleet.failed)]
+    return "\n".join(lines) + "\n"

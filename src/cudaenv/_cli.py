@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from typing import NoReturn, Optional, TextIO
+from typing import Any, NoReturn, Optional, TextIO
 
 from . import __version__
 from ._envscli import SURVEY_OPTIONS, add_survey_options
@@ -156,21 +156,45 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def read_json_object(
+    path: str,
+    label: str,
+    error: type[CudaenvError],
+    *,
+    not_json: str,
+    not_object: str,
+    stdin: bool = False,
+) -> dict[str, Any]:
+    """A JSON object from a file (with ``stdin``, ``-`` reads standard input); each way it
+    can fail is one line of ``error`` that starts with ``label``."""
+    try:
+        if stdin and path == "-":
+            data = json.load(sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+    except FileNotFoundError:
+        raise error(f"{label}: no such file") from None
+    except IsADirectoryError:
+        raise error(f"{label}: is a directory") from None
+    except OSError as exc:
+        raise error(f"{label}: {exc.strerror}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"{label}: {not_json} ({exc})") from None
+    if not isinstance(data, dict):
+        raise error(f"{label}: {not_object}")
+    return data
+
+
 def load_env_file(path: str) -> dict[str, str]:
     """An env file: a JSON object of string to string (``env.json`` of a world)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise WorldError(f"--env-file {path}: no such file") from None
-    except IsADirectoryError:
-        raise WorldError(f"--env-file {path}: is a directory") from None
-    except OSError as exc:
-        raise WorldError(f"--env-file {path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise WorldError(f"--env-file {path}: not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise WorldError(f"--env-file {path}: expected a JSON object of strings")
+    data = read_json_object(
+        path,
+        f"--env-file {path}",
+        WorldError,
+        not_json="not valid JSON",
+        not_object="expected a JSON object of strings",
+    )
     for key, value in data.items():
         if not isinstance(value, str):
             raise WorldError(

@@ -4,6 +4,7 @@ package (``data/findings.md``, the same text as docs/findings.md)."""
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from importlib import resources
 
@@ -12,6 +13,7 @@ from .errors import UsageError
 __all__ = ["areas", "explain", "sections"]
 
 
+@functools.lru_cache(maxsize=1)  # the packaged reference does not change in a process
 def sections() -> dict[str, str]:
     """code → its section of the findings reference (heading included)."""
     text = resources.files("cudaenv").joinpath("data/findings.md").read_text(encoding="utf-8")
@@ -24,6 +26,7 @@ def sections() -> dict[str, str]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
 def areas() -> dict[str, str]:
     """code → the heading of its part of the reference (``Driver and GPU``, ...)."""
     text = resources.files("cudaenv").joinpath("data/findings.md").read_text(encoding="utf-8")

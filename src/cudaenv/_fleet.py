@@ -21,7 +21,15 @@ from typing import Any, Optional
 from ._diff import diff_snapshots
 from ._records import field, record
 
-__all__ = ["FLEET_SCHEMA", "Fleet", "NodeInput", "aggregate", "cuda_stack", "fleet_to_dict"]
+__all__ = [
+    "FLEET_SCHEMA",
+    "Fleet",
+    "NodeInput",
+    "aggregate",
+    "cuda_stack",
+    "fleet_to_dict",
+    "ranked_findings",
+]
 
 FLEET_SCHEMA = "cudaenv.fleet/1"
 _NODE_IDENTITY = ("hostname",)  # differs on every node by design
@@ -128,9 +136,14 @@ def _findings_of(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     return [f.to_dict() for f in run_checks(Snapshot.from_dict(snapshot))]
 
 
-def _explaining(majority: dict[str, Any], node: dict[str, Any]) -> list[str]:
+def _explaining(
+    majority: dict[str, Any],
+    majority_stack: dict[str, Any],
+    node: dict[str, Any],
+    stack: dict[str, Any],
+) -> list[str]:
     """What differs: the stack, then the recorded variables (the usual why)."""
-    lines = [_line(d) for d in diff_snapshots(cuda_stack(majority), cuda_stack(node))]
+    lines = [_line(d) for d in diff_snapshots(majority_stack, stack)]
     variables = diff_snapshots(
         {"environ": majority.get("environ", {})}, {"environ": node.get("environ", {})}
     )
@@ -177,22 +190,20 @@ def aggregate(nodes: Iterable[NodeInput], failed: Iterable[tuple[str, str]] = ()
     ordered = sorted(
         by_stack.items(), key=lambda item: (-len(item[1]), min(n.name for n in item[1]))
     )
+    stack_of = dict(stacks.values())  # stack key → stack
     groups = tuple(
-        Group(tuple(sorted(n.name for n in members)), json.loads(stack_key))
+        Group(tuple(sorted(n.name for n in members)), stack_of[stack_key])
         for stack_key, members in ordered
     )
     outliers: list[Outlier] = []
     if ordered:
         majority = min(ordered[0][1], key=lambda n: n.name).snapshot
+        majority_stack = groups[0].stack
         for index, (_, members) in enumerate(ordered[1:], start=1):
             for node in sorted(members, key=lambda n: n.name):
+                differs = _explaining(majority, majority_stack, node.snapshot, groups[index].stack)
                 outliers.append(
-                    Outlier(
-                        node.name,
-                        index,
-                        tuple(_explaining(majority, node.snapshot)),
-                        tuple(findings_of[node.name]),
-                    )
+                    Outlier(node.name, index, tuple(differs), tuple(findings_of[node.name]))
                 )
     counts: dict[str, dict[str, Any]] = {}
     for name in sorted(findings_of):
@@ -203,6 +214,11 @@ def aggregate(nodes: Iterable[NodeInput], failed: Iterable[tuple[str, str]] = ()
             if name not in entry["nodes"]:
                 entry["nodes"].append(name)
     return Fleet(groups, tuple(outliers), tuple(sorted(broken)), counts)
+
+
+def ranked_findings(fleet: Fleet) -> list[tuple[str, dict[str, Any]]]:
+    """(code, its severity, title and nodes), those on the most nodes first."""
+    return sorted(fleet.findings.items(), key=lambda item: (-len(item[1]["nodes"]), item[0]))
 
 
 def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
@@ -223,8 +239,6 @@ def fleet_to_dict(fleet: Fleet) -> dict[str, Any]:
         "failed": [{"node": node, "error": error} for node, error in fleet.failed],
         "findings": [
             {"code": code, "severity": v["severity"], "title": v["title"], "nodes": v["nodes"]}
-            for code, v in sorted(
-                fleet.findings.items(), key=lambda item: (-len(item[1]["nodes"]), item[0])
-            )
+            for code, v in ranked_findings(fleet)
         ],
     }

@@ -39,6 +39,11 @@ def _needs_normalizing(path: str) -> bool:
     return "//" in path or "/." in path or path.endswith("/") or not path.startswith("/")
 
 
+def _lexical(path: str) -> str:
+    """The path normalised only where it needs it (most paths cudaenv builds are already)."""
+    return Host.normalize(path) if _needs_normalizing(path) else path
+
+
 class SharedReads:
     """What the hosts of one ``doctor --all`` read, shared: one moment's view of the disk.
 
@@ -243,7 +248,7 @@ class Host:
         if self.is_live_root:
             # The kernel follows links itself (a loop fails with ELOOP, recorded as a problem):
             # resolving first would only double the system calls.
-            return self.normalize(path) if _needs_normalizing(path) else path
+            return _lexical(path)
         resolved = self.resolve(path, final_link_file=final_link_file)
         if resolved is None and path not in self._seen_problem_paths:
             self._seen_problem_paths.add(path)
@@ -300,7 +305,9 @@ class Host:
         return not self.is_live_root or bool(st.st_mode & 0o111)
 
     def listdir(self, path: str) -> list[str]:
-        return list(self.listdir_parsed(path, "names", tuple) or ())
+        resolved = self._resolve_or_report(path)
+        listing = None if resolved is None else self._listing(path, self.real(resolved))
+        return [] if listing is None else list(listing[0])
 
     def listdir_parsed(self, path: str, kind: str, parse: Callable[[list[str]], T]) -> Optional[T]:
         """``parse`` of a directory's sorted names (None when it cannot be listed), kept for
@@ -339,11 +346,11 @@ class Host:
             if self.shared is not None:
                 st = self._os_stat(real)
                 identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
-                names = self.shared.get(("names", *identity))  # type: ignore[assignment]
+                names = self.shared.get(("listing", *identity))  # type: ignore[assignment]
             if names is None:
                 names = tuple(sorted(os.listdir(real)))
                 if self.shared is not None and identity is not None:
-                    self.shared.put(("names", *identity), names)
+                    self.shared.put(("listing", *identity), names)
             result = (names, identity)
         except OSError as exc:
             self._problem(path, exc)
@@ -357,7 +364,7 @@ class Host:
         if self.shared is None:
             return None
         if self.is_live_root:
-            resolved: Optional[str] = self.normalize(path) if _needs_normalizing(path) else path
+            resolved: Optional[str] = _lexical(path)
         else:
             resolved = self.resolve(path, final_link_file=False)
         if resolved is None:

@@ -46,23 +46,16 @@ def add_commands(
 
 
 def load_snapshot_file(path: str) -> dict[str, Any]:
-    try:
-        if path == "-":
-            data = json.load(sys.stdin)
-        else:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path}: not a JSON snapshot ({exc})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: not a cudaenv snapshot (a JSON object is expected)")
-    return data
+    from ._cli import read_json_object
+
+    return read_json_object(
+        path,
+        path,
+        UsageError,
+        not_json="not a JSON snapshot",
+        not_object="not a cudaenv snapshot (a JSON object is expected)",
+        stdin=True,
+    )
 
 
 def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:

@@ -12,6 +12,7 @@ from .snapshot import Driver, Gpu, Problem
 
 __all__ = [
     "READINESS",
+    "SHELL_STATE",
     "EnvSummary",
     "FrameworkBrief",
     "Survey",
@@ -34,7 +35,8 @@ READINESS = {
 
 # Findings about the shell rather than the environment: a survey looks at environments the
 # shell has not activated, so these say nothing new about them in the table.
-_SHELL_STATE = frozenset({"conda-env-not-activated"})
+SHELL_STATE = frozenset({"conda-env-not-activated"})
+"""Findings about the shell's activation state, not about an environment looked at on purpose."""
 
 
 @record
@@ -138,7 +140,7 @@ def about_the_environment(entry: SurveyEntry) -> tuple[Finding, ...]:
     has not activated it (a survey looks at such environments on purpose)."""
     if entry.active:
         return entry.findings
-    return tuple(f for f in entry.findings if f.code not in _SHELL_STATE)
+    return tuple(f for f in entry.findings if f.code not in SHELL_STATE)
 
 
 def headline(entry: SurveyEntry) -> Optional[Finding]:

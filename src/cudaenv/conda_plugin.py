@@ -89,10 +89,10 @@ def _part(report: Report, heading: str) -> list[Finding]:
     wanted = {heading}
     if heading == next(iter(HEALTH_CHECKS.values()))[0]:
         wanted.add(_ABOUT_THE_DIAGNOSIS)
-    shell_state = set()
-    if report.snapshot.target.chosen_by == "--prefix":
-        # conda doctor -n ENV looks at an env the shell need not have activated
-        shell_state = {"conda-env-not-activated"}
+    from ._surveyed import SHELL_STATE
+
+    # conda doctor -n ENV looks at an env the shell need not have activated
+    shell_state = SHELL_STATE if report.snapshot.target.chosen_by == "--prefix" else frozenset()
     return [
         f
         for f in report.findings

@@ -9,7 +9,16 @@ from .._surveyed import FrameworkBrief
 from ..findings import Report
 from ..snapshot import Driver, Gpu
 
-__all__ = ["CHOSEN_BY", "counts_phrase", "frameworks_phrase", "machine_phrase", "target_phrase"]
+__all__ = [
+    "CHOSEN_BY",
+    "SEVERITY_MARK",
+    "counts_phrase",
+    "frameworks_phrase",
+    "machine_phrase",
+    "target_phrase",
+]
+
+SEVERITY_MARK = {"error": "✗", "warning": "!", "info": "i"}
 
 CHOSEN_BY = {
     "VIRTUAL_ENV": "active (VIRTUAL_ENV)",

@@ -15,7 +15,7 @@ from .._surveyed import (
     headline,
 )
 from ..findings import SEVERITIES
-from ._words import frameworks_phrase, machine_phrase
+from ._words import SEVERITY_MARK, frameworks_phrase, machine_phrase
 from .github import _data, _property
 from .markdown import _cell, _code
 
@@ -33,7 +33,6 @@ _WORDS = {
     "failed": "failed to diagnose",
 }
 _STYLE = {"ready": "1;32", "blocked": "1;31", "cpu-only": "1;33", "failed": "1;31"}
-_MARK = {"error": "✗", "warning": "!", "info": "i"}
 _ICON = {"ready": "✅", "blocked": "❌", "cpu-only": "⚠️"}  # emoji are intended
 
 
@@ -138,7 +137,7 @@ def _row_note(entry: SurveyEntry) -> Optional[str]:
     finding = headline(entry)
     if finding is None:
         return None
-    return f"{_MARK[finding.severity]} {finding.code}: {finding.title}"
+    return f"{SEVERITY_MARK[finding.severity]} {finding.code}: {finding.title}"
 
 
 def _clip(text: str, width: int) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from .._fleet import Fleet
+from .._fleet import Fleet, ranked_findings
+from .._surveyed import FrameworkBrief
+from ._words import SEVERITY_MARK, frameworks_phrase
 
 __all__ = ["render_fleet_markdown", "render_fleet_text"]
-
-_MARK = {"error": "✗", "warning": "!", "info": "i"}
 
 
 def _names(nodes: tuple[str, ...], limit: int = 8) -> str:
@@ -28,11 +28,11 @@ def stack_phrase(stack: dict[str, Any]) -> str:
     parts.append(
         "GPUs: " + (", ".join(f"{n}x {m}" for m, n in sorted(gpus.items())) or "none listed")
     )
-    frameworks = [
-        f"{f['name']} {f['version']} ({'CUDA ' + f['cuda'] if f['cuda'] else f['variant'] or '?'})"
+    briefs = [
+        FrameworkBrief(f["name"], f["version"], f["cuda"], f["variant"])
         for f in stack["frameworks"]
     ]
-    parts.append(", ".join(frameworks) or "no GPU framework")
+    parts.append(frameworks_phrase(briefs) or "no GPU framework")
     return " · ".join(parts)
 
 
@@ -66,15 +66,15 @@ def render_fleet_text(fleet: Fleet) -> str:
             lines += [f"    {d}" for d in outlier.differs] or ["    (nothing recorded differs)"]
             for f in outlier.findings:
                 if f["severity"] != "info":
-                    lines.append(f"    {_MARK[f['severity']]} {f['code']}: {f['title']}")
+                    lines.append(f"    {SEVERITY_MARK[f['severity']]} {f['code']}: {f['title']}")
     if fleet.findings:
         lines += ["", "Findings across nodes"]
         total = fleet.nodes - len(fleet.failed)
-        for code, v in sorted(fleet.findings.items(), key=lambda i: (-len(i[1]["nodes"]), i[0])):
+        for code, v in ranked_findings(fleet):
             count = len(v["nodes"])
             where = "" if count == total else f"  ({_names(tuple(v['nodes']), 4)})"
             lines.append(
-                f"  {count:>4}/{total}  {_MARK[v['severity']]} {code}: {v['title']}{where}"
+                f"  {count:>4}/{total}  {SEVERITY_MARK[v['severity']]} {code}: {v['title']}{where}"
             )
     if fleet.failed:
         lines += ["", "Failed (no snapshot)"]
@@ -94,13 +94,13 @@ def render_fleet_markdown(fleet: Fleet) -> str:
         lines += list(outlier.differs) or ["(nothing recorded differs)"]
         lines += ["```"]
         lines += [
-            f"- {_MARK[f['severity']]} `{f['code']}`: {f['title']}"
+            f"- {SEVERITY_MARK[f['severity']]} `{f['code']}`: {f['title']}"
             for f in outlier.findings
             if f["severity"] != "info"
         ]
     if fleet.findings:
         lines += ["", "| nodes | severity | finding |", "|---|---|---|"]
-        for code, v in sorted(fleet.findings.items(), key=lambda i: (-len(i[1]["nodes"]), i[0])):
+        for code, v in ranked_findings(fleet):
             lines.append(f"| {len(v['nodes'])} | {v['severity']} | `{code}`: {v['title']} |")
     if fleet.failed:
         lines += ["", "**Failed:** " + ", ".join(f"`{n}` ({e})" for n, e in fleet.failed)]

@@ -10,7 +10,7 @@ import textwrap
 
 from .._describe import live_summary
 from ..findings import Finding, Report
-from ._words import counts_phrase, target_phrase
+from ._words import SEVERITY_MARK, counts_phrase, target_phrase
 
 __all__ = ["render_text"]
 
@@ -22,7 +22,6 @@ _STYLES = {
     "info": "1;36",
     "ok": "1;32",
 }
-_MARK = {"error": "✗", "warning": "!", "info": "i"}
 
 
 class _Painter:
@@ -47,7 +46,7 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
 
 
 def _finding_lines(f: Finding, paint: _Painter, width: int) -> list[str]:
-    head = f"{paint(_MARK[f.severity] + ' ' + f.severity.upper(), f.severity)}  "
+    head = f"{paint(SEVERITY_MARK[f.severity] + ' ' + f.severity.upper(), f.severity)}  "
     lines = [head + paint(f.title, "bold") + "  " + paint(f"[{f.code}]", "dim")]
     lines += _wrap(f.detail, width, "   ")
     if f.evidence:

@@ -33,7 +33,8 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(TESTS))
     from cudaenv._fleet import NodeInput, aggregate  # noqa: PLC0415
-    from test_fleet import node_world, snapshot_of  # noqa: PLC0415 - the tests' worlds
+    from cudaworld import node_world  # noqa: PLC0415 - the tests' worlds
+    from test_fleet import snapshot_of  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)

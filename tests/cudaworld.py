@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from elfbuild import compile_elf
-from worlds import World
+from worlds import ML_SITE, World, ml_world
 
 _CACHE = Path(tempfile.mkdtemp(prefix="cudaenv-elf-cache-"))
 # One cache per test session, gone with it.
@@ -224,3 +224,23 @@ def driver(
         gpu(world, model, f"0000:{index + 1:02x}:00.0")
     if libraries:
         driver_libraries(world, version, libdir)
+
+
+def node_world(
+    root: Path,
+    *,
+    driver_version: str = "550.54.15",
+    odd_ld_path: bool = False,
+    hostname: Optional[str] = None,
+) -> World:
+    """A cluster node: a pip-installed CUDA torch in a conda env, an H100 and its driver."""
+    world = ml_world(World(root))
+    pip_torch(world, ML_SITE)
+    driver(world, driver_version, gpus=("NVIDIA H100 80GB HBM3",))
+    if odd_ld_path:  # a module system's LD_LIBRARY_PATH on this node only
+        world.env["LD_LIBRARY_PATH"] = system_nvjitlink(
+            world, "/usr/local/cuda-12.1", [1], "12.1.105"
+        )
+    if hostname:
+        world.file("/etc/hostname", hostname + "\n")
+    return world

@@ -109,6 +109,24 @@ def test_fail_on(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     assert run([*base, "--fail-on", "warning"], capsys)[0] == 0
 
 
+def test_root_and_env_file_default_to_the_cudaenv_variables(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CUDAENV_ROOT/CUDAENV_ENV_FILE stand for --root/--env-file; an option given wins."""
+    broken_world(world)
+    env_file = str(world.write_env())
+    explicit = run(
+        ["doctor", "--root", str(world.root), "--env-file", env_file, "--format", "json"], capsys
+    )
+    monkeypatch.setenv("CUDAENV_ROOT", str(world.root))
+    monkeypatch.setenv("CUDAENV_ENV_FILE", env_file)
+    assert run(["doctor", "--format", "json"], capsys) == explicit
+    assert json.loads(explicit[1])["findings"]
+    monkeypatch.setenv("CUDAENV_ROOT", str(world.base / "elsewhere"))
+    status, _, err = run(["doctor", "--root", str(world.root), "--env-file", env_file], capsys)
+    assert status == 0, err
+
+
 def test_text_output_has_verdict_first_and_no_colour_off_a_terminal(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -16,8 +16,8 @@ import pytest
 
 from cudaenv._cli import main
 from cudaenv._fleet import NodeInput, aggregate, cuda_stack, fleet_to_dict
-from cudaworld import driver, pip_torch, system_nvjitlink
-from worlds import ML_SITE, World, ml_world
+from cudaworld import node_world
+from worlds import World
 
 
 def run_cli(*argv: str, expect: int = 0) -> str:
@@ -26,19 +26,6 @@ def run_cli(*argv: str, expect: int = 0) -> str:
     out = StringIO()
     assert main(list(argv), stdout=out) == expect
     return out.getvalue()
-
-
-def node_world(
-    root: Path, *, driver_version: str = "550.54.15", odd_ld_path: bool = False
-) -> World:
-    world = ml_world(World(root))
-    pip_torch(world, ML_SITE)
-    driver(world, driver_version, gpus=("NVIDIA H100 80GB HBM3",))
-    if odd_ld_path:  # a module system's LD_LIBRARY_PATH on this node only
-        world.env["LD_LIBRARY_PATH"] = system_nvjitlink(
-            world, "/usr/local/cuda-12.1", [1], "12.1.105"
-        )
-    return world
 
 
 def snapshot_of(world: World, out: Path) -> dict[str, Any]:

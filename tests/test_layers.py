@@ -110,11 +110,13 @@ PROCESS_STARTERS = {
     SRC / "_probes" / "live.py",  # --live
     SRC / "_fix" / "packages.py",  # fix --apply: the environment's pip or conda
     SRC / "_fix" / "execute.py",  # cudaenv run / cudaenv pip
+    SRC / "_fleetnode.py",  # fleet --scheduler: cudaenv snapshot itself, on each Dask worker
 }
 
 
-def test_only_live_and_fixes_start_processes() -> None:
-    """Child processes run only for --live and for fixes the user applies or runs."""
+def test_only_live_fixes_and_fleet_start_processes() -> None:
+    """Child processes run only for --live, for fixes the user applies or runs, and for a
+    fleet's snapshots on its workers."""
     for path in SRC.rglob("*.py"):
         if path in PROCESS_STARTERS:
             continue
@@ -150,3 +152,14 @@ def test_importing_cudaenv_is_free() -> None:
         "cudaenv.api.collect",
         "cudaenv.api.diagnose",
     }
+
+
+def test_only_the_fleet_command_imports_dask() -> None:
+    """Dask is an optional extra: one module imports it, and only `fleet --scheduler` that."""
+    importers = {
+        path.relative_to(SRC).as_posix()
+        for path in SRC.rglob("*.py")
+        if {m.split(".")[0] for m in imported_modules(path)} & {"dask", "distributed"}
+    }
+    assert importers == {"_fleetdask.py"}
+    assert "cudaenv._fleetdask" not in internal(SRC / "_cli.py")

@@ -117,17 +117,22 @@ def _build_parser() -> _Parser:
     return parser
 
 
+ROOT_VARIABLE, ENV_FILE_VARIABLE = "CUDAENV_ROOT", "CUDAENV_ENV_FILE"
+"""Defaults for --root and --env-file: a container that sees its host at /host, a fleet worker."""
+
+
 def _add_world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
         metavar="DIR",
-        default="/",
-        help="diagnose the machine whose files are under DIR (default: /)",
+        default=os.environ.get(ROOT_VARIABLE) or "/",
+        help=f"diagnose the machine whose files are under DIR (default: ${ROOT_VARIABLE} or /)",
     )
     parser.add_argument(
         "--env-file",
         metavar="FILE",
-        help="the shell's environment as a JSON object (default: this one)",
+        default=os.environ.get(ENV_FILE_VARIABLE) or None,
+        help=f"the shell's environment as a JSON object (default: ${ENV_FILE_VARIABLE} or this)",
     )
 
 

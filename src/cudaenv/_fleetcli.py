@@ -1,11 +1,12 @@
-"""``cudaenv fleet``: one diagnosis across many nodes (``--from DIR`` of snapshot files)."""
+"""``cudaenv fleet``: one diagnosis across many nodes (snapshot files, or a Dask cluster)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-from typing import Any, Callable, TextIO
+import sys
+from typing import Any, Callable, Optional, TextIO
 
 from .errors import UsageError
 
@@ -18,14 +19,37 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:  # argparse's ow
     fleet = sub.add_parser(
         "fleet", help="one diagnosis across many nodes: groups by CUDA stack, the odd ones out"
     )
-    fleet.add_argument(
+    source = fleet.add_mutually_exclusive_group(required=True)
+    source.add_argument(
         "--from",
         dest="source",
         metavar="DIR",
-        required=True,
         help="a directory of snapshot files (each node: cudaenv snapshot -o DIR/$(hostname).json)",
     )
+    source.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="a running Dask scheduler (tcp://host:8786): each worker's host is collected once",
+    )
+    source.add_argument(
+        "--scheduler-file", metavar="FILE", help="the Dask scheduler named by this file"
+    )
+    target = fleet.add_mutually_exclusive_group()
+    target.add_argument("--prefix", metavar="PATH", help="with --scheduler: this env on every node")
+    target.add_argument(
+        "--python",
+        metavar="PATH",
+        help="with --scheduler: this interpreter's env on every node (default: the workers' own)",
+    )
+    fleet.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=60.0,
+        help="with --scheduler: a node that has not answered by then is listed as failed",
+    )
     fleet.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    fleet.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     fleet.add_argument(
         "--fail-on",
         choices=("outlier", "failed", "error", "warning"),
@@ -73,24 +97,57 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
     return nodes, failed
 
 
+def _gather(args: argparse.Namespace) -> tuple[list[Any], list[tuple[str, str]]]:
+    if args.source is not None:
+        if args.prefix or args.python:
+            raise UsageError("--prefix and --python go with --scheduler (snapshots say their env)")
+        nodes, failed = read_snapshot_dir(args.source)
+        if not nodes and not failed:
+            raise UsageError(f"--from {args.source}: no snapshot files (*.json) there")
+        return nodes, failed
+    from ._fleetdask import gather_from_dask
+
+    if not args.timeout > 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    target = None
+    if args.prefix:
+        target = ["--prefix", args.prefix]
+    elif args.python:
+        target = ["--python", args.python]
+    address = args.scheduler or _scheduler_address(args.scheduler_file)
+    return gather_from_dask(address, target, args.timeout)
+
+
+def _scheduler_address(path: str) -> str:
+    """The address in a Dask scheduler file (Dask's own reader waits for a missing file)."""
+    from ._cli import read_json_object
+
+    label = f"--scheduler-file {path}"
+    data = read_json_object(
+        path, label, UsageError, not_json="not JSON", not_object="not a Dask scheduler file"
+    )
+    address = data.get("address")
+    if not isinstance(address, str) or not address:
+        raise UsageError(f"{label}: no scheduler address in it")
+    return address
+
+
 def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._fleet import aggregate, fleet_to_dict
+    from ._redact import Redaction, redact_text, redact_tree
     from ._render.fleet import render_fleet_markdown, render_fleet_text
 
-    nodes, failed = read_snapshot_dir(args.source)
-    if not nodes and not failed:
-        raise UsageError(f"--from {args.source}: no snapshot files (*.json) there")
-    from ._redact import Redaction, redact_text, redact_tree
-
+    nodes, failed = _gather(args)
     fleet = aggregate(nodes, failed)
     rules = Redaction(secrets=True)  # also shows a redacted home as ~ again
     if args.format == "json":
         document = redact_tree(fleet_to_dict(fleet), rules)
-        stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     elif args.format == "markdown":
-        stdout.write(redact_text(render_fleet_markdown(fleet), rules))
+        text = redact_text(render_fleet_markdown(fleet), rules)
     else:
-        stdout.write(redact_text(render_fleet_text(fleet), rules))
+        text = redact_text(render_fleet_text(fleet), rules)
+    _write(text, args.output, stdout)
     gate = args.fail_on
     if gate == "outlier" and fleet.outliers:
         return EXIT_FAIL_ON
@@ -100,6 +157,19 @@ def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
     if any(v["severity"] in severities for v in fleet.findings.values()):
         return EXIT_FAIL_ON
     return EXIT_OK
+
+
+def _write(text: str, output: Optional[str], stdout: TextIO) -> None:
+    if not output:
+        stdout.write(text)
+        return
+    from ._fix.journal import atomic_write
+
+    try:
+        atomic_write(os.path.abspath(output), text.encode())
+    except OSError as exc:
+        raise UsageError(f"{output}: {exc.strerror}") from None
+    sys.stderr.write(f"cudaenv: fleet report written to {output}\n")
 
 
 handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {"fleet": _fleet}

@@ -68,8 +68,9 @@ def render_fleet_text(fleet: Fleet) -> str:
                 if f["severity"] != "info":
                     lines.append(f"    {SEVERITY_MARK[f['severity']]} {f['code']}: {f['title']}")
     if fleet.findings:
-        lines += ["", "Findings across nodes"]
         total = fleet.nodes - len(fleet.failed)
+        of = f" (of the {total} diagnosed)" if fleet.failed else ""
+        lines += ["", f"Findings across nodes{of}"]
         for code, v in ranked_findings(fleet):
             count = len(v["nodes"])
             where = "" if count == total else f"  ({_names(tuple(v['nodes']), 4)})"

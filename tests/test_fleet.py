@@ -96,6 +96,26 @@ def test_fail_on_gates(snapshots: Path, tmp_path: Path) -> None:
     run_cli("fleet", "--from", str(alike), "--fail-on", "outlier", expect=0)
 
 
+def test_redacted_and_unredacted_snapshots_compare_alike(snapshots: Path, tmp_path: Path) -> None:
+    """A node snapshotted with --no-redact (as a Dask worker's are), another user's home:
+    neither is a difference in the CUDA stack."""
+    directory = tmp_path / "mixed"
+    shutil.copytree(snapshots, directory)
+    (directory / "gpu04.json").unlink()  # the odd one
+    world = node_world(tmp_path / "world")
+    env_file = str(world.write_env())
+    out = directory / "gpu07.json"
+    run_cli(
+        "snapshot", "--no-redact", "--root", str(world.root), "--env-file", env_file, "-o", str(out)
+    )
+    assert '"/home/u/miniconda3' in out.read_text()
+    fleet = json.loads(run_cli("fleet", "--from", str(directory), "--format", "json"))
+    assert [g["nodes"] for g in fleet["groups"]] == [
+        ["gpu01", "gpu02", "gpu03", "gpu05", "gpu06", "gpu07"]
+    ]
+    assert fleet["outliers"] == []
+
+
 def test_unreadable_and_foreign_files_are_failed_nodes(snapshots: Path, tmp_path: Path) -> None:
     directory = tmp_path / "mixed"
     shutil.copytree(snapshots, directory)

@@ -48,7 +48,12 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:  # argparse's ow
         default=60.0,
         help="with --scheduler: a node that has not answered by then is listed as failed",
     )
-    fleet.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    fleet.add_argument(
+        "--format",
+        choices=("text", "json", "markdown", "html"),
+        default="text",
+        help="html: one self-contained page to open and sort (no network), best with -o",
+    )
     fleet.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     fleet.add_argument(
         "--fail-on",
@@ -67,7 +72,6 @@ def _node_name(data: dict[str, Any], filename: str) -> str:
 def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]:
     """The snapshots in a directory (``*.json``), and the files that are not snapshots."""
     from ._fleet import NodeInput
-    from ._redact import unredact_paths
     from ._sharecli import load_snapshot_file
 
     if not os.path.isdir(directory):
@@ -86,8 +90,6 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
         if not str(data.get("schema", "")).startswith("cudaenv.snapshot/"):
             failed.append((filename.rsplit(".", 1)[0], f"{filename}: not a cudaenv snapshot"))
             continue
-        if "home" in (data.get("redacted") or []):
-            data = unredact_paths(data)
         name = _node_name(data, filename)
         if name in seen:  # two files from one host: keep the first, say so
             failed.append((f"{name} ({filename})", "a second snapshot of this node"))
@@ -132,17 +134,52 @@ def _scheduler_address(path: str) -> str:
     return address
 
 
+def comparable(nodes: list[Any]) -> list[Any]:
+    """Every node in one form: its home and user name as placeholders (``~``, ``<user>``).
+
+    Snapshots come redacted (``cudaenv snapshot``) or not (``--no-redact``, a Dask worker),
+    and users differ from node to node; neither is a difference in the CUDA stack.  Nodes
+    whose documents are equal but for the host name are converted once."""
+    from ._fleet import NodeInput
+    from ._redact import identity_rules, redact_tree, unredact_paths
+
+    done: dict[str, dict[str, Any]] = {}
+    out = []
+    for node in nodes:
+        data = node.snapshot
+        key = json.dumps({k: v for k, v in data.items() if k != "hostname"}, sort_keys=True)
+        if key not in done:
+            redacted = list(data.get("redacted") or [])
+            if "home" not in redacted:
+                environ = data.get("environ") or {}
+                # secrets stay: the whole output is redacted, and the checks may need them
+                rules = identity_rules(data.get("home"), environ, None, secrets=False)
+                if rules.identity:
+                    data = redact_tree(data, rules)
+                    data["redacted"] = sorted({*redacted, *rules.kinds()})
+            done[key] = unredact_paths(data)
+        form = dict(done[key], hostname=node.snapshot.get("hostname"))
+        out.append(NodeInput(node.name, form, node.findings))
+    return out
+
+
 def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._fleet import aggregate, fleet_to_dict
     from ._redact import Redaction, redact_text, redact_tree
     from ._render.fleet import render_fleet_markdown, render_fleet_text
 
     nodes, failed = _gather(args)
-    fleet = aggregate(nodes, failed)
+    fleet = aggregate(comparable(nodes), failed)
     rules = Redaction(secrets=True)  # also shows a redacted home as ~ again
     if args.format == "json":
         document = redact_tree(fleet_to_dict(fleet), rules)
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    elif args.format == "html":
+        from ._render.fleet import fleet_summary
+        from ._render.fleet_html import render_fleet_html
+
+        document = redact_tree(fleet_to_dict(fleet), rules)
+        text = render_fleet_html(document, fleet_summary(fleet))
     elif args.format == "markdown":
         text = redact_text(render_fleet_markdown(fleet), rules)
     else:

@@ -9,7 +9,7 @@ from .._fleet import Fleet, ranked_findings
 from .._surveyed import FrameworkBrief
 from ._words import SEVERITY_MARK, frameworks_phrase
 
-__all__ = ["render_fleet_markdown", "render_fleet_text"]
+__all__ = ["fleet_summary", "render_fleet_markdown", "render_fleet_text", "stack_parts"]
 
 
 def _names(nodes: tuple[str, ...], limit: int = 8) -> str:
@@ -17,26 +17,30 @@ def _names(nodes: tuple[str, ...], limit: int = 8) -> str:
     return shown + (f", … ({len(nodes) - limit} more)" if len(nodes) > limit else "")
 
 
-def stack_phrase(stack: dict[str, Any]) -> str:
+def stack_parts(stack: dict[str, Any]) -> tuple[str, str, str]:
+    """The driver, the GPUs and the frameworks of a stack, in words."""
     driver = stack["driver"]
-    parts = [
+    driver_words = (
         f"driver {driver['version']} (CUDA {driver['cuda'] or '?'})"
         if driver["loaded"]
         else "no driver loaded"
-    ]
+    )
     gpus = Counter(stack["gpus"])
-    parts.append(
-        "GPUs: " + (", ".join(f"{n}x {m}" for m, n in sorted(gpus.items())) or "none listed")
+    gpu_words = "GPUs: " + (
+        ", ".join(f"{n}x {m}" for m, n in sorted(gpus.items())) or "none listed"
     )
     briefs = [
         FrameworkBrief(f["name"], f["version"], f["cuda"], f["variant"])
         for f in stack["frameworks"]
     ]
-    parts.append(frameworks_phrase(briefs) or "no GPU framework")
-    return " · ".join(parts)
+    return driver_words, gpu_words, frameworks_phrase(briefs) or "no GPU framework"
 
 
-def _summary(fleet: Fleet) -> str:
+def stack_phrase(stack: dict[str, Any]) -> str:
+    return " · ".join(stack_parts(stack))
+
+
+def fleet_summary(fleet: Fleet) -> str:
     alike = len(fleet.groups[0].nodes) if fleet.groups else 0
     return (
         f"{fleet.nodes} node{'s' if fleet.nodes != 1 else ''}: {alike} alike, "
@@ -46,7 +50,7 @@ def _summary(fleet: Fleet) -> str:
 
 
 def render_fleet_text(fleet: Fleet) -> str:
-    lines = [f"cudaenv fleet — {_summary(fleet)}", ""]
+    lines = [f"cudaenv fleet — {fleet_summary(fleet)}", ""]
     if fleet.groups:
         majority = fleet.groups[0]
         lines += [
@@ -84,7 +88,7 @@ def render_fleet_text(fleet: Fleet) -> str:
 
 
 def render_fleet_markdown(fleet: Fleet) -> str:
-    lines = [f"## cudaenv fleet: {_summary(fleet)}", ""]
+    lines = [f"## cudaenv fleet: {fleet_summary(fleet)}", ""]
     lines += ["| group | nodes | stack |", "|---|---|---|"]
     for index, group in enumerate(fleet.groups, start=1):
         lines.append(

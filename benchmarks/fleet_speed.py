@@ -7,8 +7,8 @@ NVIDIA wheels and a driver; one with an older libnvJitLink first on LD_LIBRARY_P
 their snapshots with ``cudaenv snapshot``, and makes ``--nodes`` node files from them: each
 with its own host name, ``--variants`` of them with another driver version (their own
 group), one with the odd LD_LIBRARY_PATH.  Then times ``aggregate()`` on the parsed
-documents, and ``cudaenv fleet --from DIR --format json`` as a process (reading and parsing
-every file included), and checks the answer: the groups and the odd node.
+documents, and ``cudaenv fleet --from DIR --format json`` and ``--format html`` as processes
+(reading and parsing every file included), and checks the answer: the groups and the odd node.
 """
 
 from __future__ import annotations
@@ -63,20 +63,22 @@ def main() -> None:
         assert [o.node for o in fleet.outliers][-1] == f"node{odd_index:04d}"
 
         cli = Path(sys.executable).parent / "cudaenv"
-        command = [str(cli), "fleet", "--from", str(nodes_dir), "--format", "json"]
-        whole = []
+        whole: dict[str, list[float]] = {"json": [], "html": []}
         for _ in range(args.runs):
-            start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            whole.append(time.perf_counter() - start)
+            for form, times in whole.items():
+                command = [str(cli), "fleet", "--from", str(nodes_dir), "--format", form]
+                start = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                times.append(time.perf_counter() - start)
         size = sum(p.stat().st_size for p in nodes_dir.iterdir()) / 2**20
     print(f"{args.nodes} node snapshots ({size:.0f} MiB), {len(sizes)} groups, {args.runs} runs")
-    print(f"{'step':40} {'median s':>9} {'min s':>7} {'max s':>7}")
+    print(f"{'step':42} {'median s':>9} {'min s':>7} {'max s':>7}")
     for name, values in (
         ("aggregate() on parsed documents", seconds),
-        ("cudaenv fleet --from DIR (process)", whole),
+        ("cudaenv fleet --from DIR --format json", whole["json"]),
+        ("cudaenv fleet --from DIR --format html", whole["html"]),
     ):
-        print(f"{name:40} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f}")
+        print(f"{name:42} {statistics.median(values):9.3f} {min(values):7.3f} {max(values):7.3f}")
 
 
 if __name__ == "__main__":

@@ -219,3 +219,15 @@ def test_target_options_need_a_scheduler(tmp_path: Path) -> None:
     result = fleet_cli("--from", str(tmp_path), "--prefix", "/opt/env")
     assert result.returncode == 2
     assert "--prefix and --python go with --scheduler" in result.stderr
+
+
+def test_what_a_worker_without_a_usable_cudaenv_is_told() -> None:
+    from cudaenv._fleetdask import _worker_error
+
+    wrapped = Exception("ModuleNotFoundError(\"No module named 'cudaenv'\")")  # as Dask relays it
+    assert _worker_error(wrapped).startswith("cudaenv is not installed in the worker's Python")
+    older = ModuleNotFoundError("No module named 'cudaenv._fleetnode'")
+    assert _worker_error(older).startswith("the worker's cudaenv is older")
+    assert _worker_error(OSError("Timed out during handshake")) == (
+        "OSError: Timed out during handshake"
+    )

@@ -150,8 +150,10 @@ def _snapshot_of(answer: Any) -> tuple[Optional[dict[str, Any]], str]:  # noqa: 
 
 def _worker_error(exc: BaseException) -> str:
     # The worker's ImportError reaches here wrapped or re-raised, depending on the Dask version.
-    if "No module named 'cudaenv" in str(exc):
+    if "No module named 'cudaenv'" in str(exc):
         return "cudaenv is not installed in the worker's Python (pip install cudaenv there)"
+    if "No module named 'cudaenv." in str(exc):
+        return "the worker's cudaenv is older than fleet --scheduler (upgrade it there)"
     if isinstance(exc, _NoAnswerError):
         return str(exc)
     return f"{type(exc).__name__}: {_first_line(exc)}"

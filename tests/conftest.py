@@ -1,17 +1,37 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from worlds import ML, World, ml_world
+
+# Property and fuzz tests (tests/test_fuzz_*.py): the same examples on every CI run, within
+# a time bound each; HYPOTHESIS_PROFILE=fuzz explores far more, at random (docs/hardening.md).
+_HYPOTHESIS = settings(
+    deadline=2000,  # ms per example: a parser that takes longer than this has a problem
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile("ci", _HYPOTHESIS, max_examples=150, derandomize=True)
+settings.register_profile("fuzz", _HYPOTHESIS, max_examples=20_000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
 def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own shell must not leak into the CLI's choices (colour, debug)."""
-    for name in ("NO_COLOR", "FORCE_COLOR", "CUDAENV_DEBUG", "TERM"):
+    for name in (
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CUDAENV_DEBUG",
+        "TERM",
+        "CUDAENV_ROOT",
+        "CUDAENV_ENV_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -24,13 +24,13 @@ def tool(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_ruff_check() -> None:
-    result = tool("ruff", "check", "src", "tests", "benchmarks")
+    result = tool("ruff", "check", "src", "tests", "benchmarks", "fuzz")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.slow
 def test_ruff_format() -> None:
-    result = tool("ruff", "format", "--check", "src", "tests", "benchmarks")
+    result = tool("ruff", "format", "--check", "src", "tests", "benchmarks", "fuzz")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

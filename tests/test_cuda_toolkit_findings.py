@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cudaworld import driver
+from cudaworld import driver, place, simple
 from worlds import ML, ML_SITE, World, assert_diagnosis, finding, ml_world
 
 
@@ -77,7 +77,8 @@ def test_pip_runtime_wheels_alone_are_not_a_finding(world: World) -> None:
     ml_world(world)
     torch_cuda(world, "12.4", "2.5.1")
     world.dist(ML_SITE, "nvidia-cuda-runtime-cu12", "12.4.127")
-    world.file(f"{ML_SITE}/nvidia/cuda_runtime/lib/libcudart.so.12", "stand-in\n")
+    # a small ELF stand-in with the real SONAME (a text file would be a broken library)
+    place(world, f"{ML_SITE}/nvidia/cuda_runtime/lib/libcudart.so.12", simple("libcudart.so.12"))
     driver(world)
     assert_diagnosis(world.doctor(), must_not=["toolkit-runtime-only"], max_severity="info")
 

@@ -7,6 +7,8 @@ unusable world; 3 an unexpected internal error (with ``CUDAENV_DEBUG=1`` for its
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import os
 import sys
@@ -388,7 +390,18 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
     return status
 
 
+def _tolerant_streams() -> None:
+    """A file name that is not UTF-8 goes out as the bytes it was (on a UTF-8 stream) or
+    escaped (on any other), never as an encoding error: it is a fact to report."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            utf8 = codecs.lookup(stream.encoding).name == "utf-8"
+            stream.reconfigure(errors="surrogateescape" if utf8 else "backslashreplace")
+
+
 def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) -> int:
+    if stdout is None:
+        _tolerant_streams()
     out = stdout or sys.stdout
     parser = _build_parser()
     from ._envscli import handlers as envs_handlers

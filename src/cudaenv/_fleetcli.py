@@ -167,13 +167,14 @@ def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._fleet import aggregate, fleet_to_dict
     from ._redact import Redaction, redact_text, redact_tree
     from ._render.fleet import render_fleet_markdown, render_fleet_text
+    from ._render.json import json_document
 
     nodes, failed = _gather(args)
     fleet = aggregate(comparable(nodes), failed)
     rules = Redaction(secrets=True)  # also shows a redacted home as ~ again
     if args.format == "json":
         document = redact_tree(fleet_to_dict(fleet), rules)
-        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        text = json_document(document)
     elif args.format == "html":
         from ._render.fleet import fleet_summary
         from ._render.fleet_html import render_fleet_html

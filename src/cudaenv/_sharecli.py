@@ -61,6 +61,7 @@ def load_snapshot_file(path: str) -> dict[str, Any]:
 def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._cli import load_env_file
     from ._redact import redact_tree, rules_for
+    from ._render.json import json_document
     from .api import collect
 
     if not os.path.isdir(args.root):
@@ -72,7 +73,7 @@ def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
         rules = rules_for(snap, identity=True)
         data = redact_tree(data, rules)
         data["redacted"] = list(rules.kinds())
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = json_document(data)
     if args.output:
         from ._fix.journal import atomic_write
 
@@ -106,6 +107,7 @@ def _check(args: argparse.Namespace, stdout: TextIO) -> int:
 
 def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._diff import diff_snapshots
+    from ._render.json import json_document
 
     before = load_snapshot_file(args.before)
     after = load_snapshot_file(args.after)
@@ -122,7 +124,7 @@ def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
             "after": args.after,
             "differences": [to_json(d) for d in differences],
         }
-        stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        stdout.write(json_document(document))
         return EXIT_OK
     if not differences:
         stdout.write("No differences.\n")

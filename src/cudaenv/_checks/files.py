@@ -11,9 +11,36 @@ from ._common import finding
 __all__ = ["unreadable_file"]
 
 
+def _broken_libraries(s: Snapshot) -> list[tuple[str, str]]:
+    """Libraries the modelled process would open that are not readable ELF files (cut short
+    by a full disk or an interrupted copy): the real loader stops there too."""
+    objects = [*s.libraries.preload, *s.libraries.opened_by_name]
+    for tree in s.libraries.trees:
+        objects += tree.objects
+    broken = []
+    for obj in objects:
+        if not obj.error or obj.error == "missing":
+            continue
+        path, error = obj.path, obj.error
+        if path is None:  # the loader's message names the file: "PATH: what is wrong"
+            path, _, error = (
+                error.partition(": ") if error.startswith("/") else (obj.name, "", error)
+            )
+        broken.append((path, error.removeprefix(f"{path}: ")))
+    return broken
+
+
 def unreadable_file(s: Snapshot) -> Iterator[Finding]:
     items = [(p.path, p.error) for p in s.problems]
     items += [(k.path, k.error) for k in s.kernels if k.error]
+    items += _broken_libraries(s)
+    if s.libraries.cache_error:
+        items.append(("/etc/ld.so.cache", s.libraries.cache_error))
+    items += [(c.path, c.error) for f in s.frameworks for c in f.gpu_code if c.error]
+    first: dict[str, str] = {}
+    for path, error in items:  # one line per file: its first error
+        first.setdefault(path, error)
+    items = list(first.items())
     if not items:
         return
     yield finding(

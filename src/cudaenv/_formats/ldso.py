@@ -95,6 +95,8 @@ def _hwcaps_names(data: bytes, base: int, offset: int, endian: str) -> list[str]
     magic, count = struct.unpack_from(endian + "II", data, offset)
     if magic != EXTENSION_MAGIC:
         return []
+    if offset + 8 + count * 16 > len(data):
+        raise LdCacheError("truncated cache extensions")
     for i in range(count):
         tag, _, section_offset, size = struct.unpack_from(
             endian + "IIII", data, offset + 8 + i * 16

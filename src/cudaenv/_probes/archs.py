@@ -8,7 +8,7 @@ from typing import Optional
 from .._formats.elffile import ELFError, ELFFile
 from .._formats.fatbin import FatbinEntry, FatbinError, parse_fatbin
 from .._formats.pyversion import version_tuple
-from .._host import Host
+from .._host import Host, open_regular
 from ..snapshot import GpuCode
 
 __all__ = ["FATBIN_SECTIONS", "gpu_code", "read_fatbin"]
@@ -27,7 +27,7 @@ def read_fatbin(host: Host, path: str) -> tuple[list[FatbinEntry], Optional[str]
     resolved = host.resolve(path) or path
     entries: list[FatbinEntry] = []
     try:
-        with open(host.real(resolved), "rb") as handle:
+        with open_regular(host.real(resolved)) as handle:
             elf = ELFFile(handle, os.fstat(handle.fileno()).st_size, resolved)
             present = {s.name for s in elf.sections if s.name in FATBIN_SECTIONS}
             wanted = EXECUTABLE_FATBIN if EXECUTABLE_FATBIN in present else RELOCATABLE_FATBIN

@@ -27,7 +27,7 @@ from typing import Optional
 
 from .._formats.elffile import ELFError, ELFFile
 from .._formats.metadata import canonicalize_name
-from .._host import Host
+from .._host import Host, open_regular
 from .._knowledge.builds import (
     EXTENSIONS,
     GPU_CODE_OBJECTS,
@@ -108,7 +108,7 @@ def _needed_runtimes(host: Host, paths: list[str]) -> tuple[str, ...]:
     for path in paths:
         real = host.resolve(path) or path
         try:
-            with open(host.real(real), "rb") as handle:
+            with open_regular(host.real(real)) as handle:
                 elf = ELFFile(handle, os.fstat(handle.fileno()).st_size, real)
                 runtimes.update(n for n in elf.needed if _RUNTIME.match(n))
         except (OSError, ELFError):

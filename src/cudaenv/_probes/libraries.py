@@ -20,7 +20,7 @@ from typing import Optional
 
 from .._formats.elffile import ELFError, ELFFile, SymbolVersions
 from .._formats.metadata import canonicalize_name
-from .._host import Host
+from .._host import Host, open_regular
 from .._knowledge.builds import tensorflow_libraries
 from .._knowledge.cuda_libs import (
     CONDA_PACKAGE_FOR_LIBRARY,
@@ -221,7 +221,7 @@ class _Symbols:
         real = self.host.resolve(path) or path
         if real not in self.cache:
             try:
-                with open(self.host.real(real), "rb") as handle:
+                with open_regular(self.host.real(real)) as handle:
                     elf = ELFFile(handle, os.fstat(handle.fileno()).st_size, real)
                     self.cache[real] = elf.symbol_versions
             except (OSError, ELFError):

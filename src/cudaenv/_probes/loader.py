@@ -34,7 +34,7 @@ from typing import Optional
 
 from .._formats.elffile import DF_1_NODEFLIB, ELFError, ELFFile, machine_name
 from .._formats.ldso import CACHE_FLAGS, CacheEntry, LdCacheError, parse_ld_so_cache
-from .._host import Host
+from .._host import Host, open_regular
 from .._records import record
 from ..snapshot import LoaderAttempt, Resolution
 
@@ -198,7 +198,7 @@ class LoaderModel:
             result = hit
         else:
             try:
-                with open(self.host.real(resolved), "rb") as handle:
+                with open_regular(self.host.real(resolved)) as handle:
                     elf = ELFFile(handle, os.fstat(handle.fileno()).st_size, path)
                     result = ObjectInfo(
                         elf_class=elf.elf_class,

@@ -1,0 +1,271 @@
+"""Worlds no installer makes but real machines contain: a report, in bounded time, always.
+
+Each world is the usual one (a conda env with a pip-installed CUDA torch and its NVIDIA
+wheels, a driver) with one hostile thing where a probe reads: FIFOs and device nodes where
+files belong (nothing may block on them or read them), symlink loops, names that are not
+UTF-8, sparse files of gigabytes, a site-packages of 100,000 files, directories nobody may
+read.  The diagnosis runs as the command a user runs, in a child process with a time limit,
+and must exit 0 with a JSON report and no traceback; a problem becomes a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from cudaworld import driver, pip_torch
+from worlds import BASE, ML, ML_SITE, World, ml_world
+
+# cudaenv with its address space capped at 1 GiB: reading any of the 4 GiB files whole would
+# fail with MemoryError (and a traceback) instead of passing unseen.
+BOUNDED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from cudaenv._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+CUDAENV = [sys.executable, "-c", BOUNDED]
+LIMIT_S = 60  # far above a normal run (~0.1 s): only a hang reaches it
+CUDART = f"{ML_SITE}/nvidia/cuda_runtime/lib/libcudart.so.12"
+pytestmark = pytest.mark.slow
+
+
+def usual(world: World) -> World:
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    driver(world, "550.54.15", gpus=("NVIDIA H100 80GB HBM3",))
+    return world
+
+
+def diagnose(world: World, *extra: str) -> dict[str, Any]:
+    """``cudaenv doctor --format json`` on the world, as a user runs it; the report."""
+    world_args = ["--root", str(world.root), "--env-file", str(world.write_env())]
+    result = subprocess.run(
+        [*CUDAENV, "doctor", "--format", "json", *world_args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S,
+        check=False,
+    )
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def codes(report: dict[str, Any]) -> set[str]:
+    return {f["code"] for f in report["findings"]}
+
+
+def replace_with(world: World, path: str, make: Callable[[str], None]) -> None:
+    real = world.real(path)
+    if real.is_symlink() or real.exists():
+        real.unlink()
+    real.parent.mkdir(parents=True, exist_ok=True)
+    make(str(real))
+
+
+FILES_PROBES_READ = [
+    CUDART,
+    f"{ML_SITE}/torch/lib/libtorch_cuda.so",
+    f"{ML_SITE}/torch-2.5.1.dist-info/METADATA",
+    f"{ML}/conda-meta/python-3.11.9-h0_0.json",
+    f"{ML}/bin/python3.11",
+    "/proc/driver/nvidia/version",
+    "/usr/lib/x86_64-linux-gnu/libcuda.so.550.54.15",
+    "/etc/ld.so.cache",
+    "/proc/cpuinfo",
+    "/home/u/.condarc",
+]
+
+
+@pytest.mark.parametrize("path", FILES_PROBES_READ)
+def test_a_fifo_where_a_file_belongs(world: World, path: str) -> None:
+    usual(world)
+    replace_with(world, path, os.mkfifo)  # opening it to read would wait for a writer
+    diagnose(world)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="making device nodes needs root")
+@pytest.mark.parametrize("path", [CUDART, f"{ML}/conda-meta/python-3.11.9-h0_0.json"])
+def test_a_device_node_where_a_file_belongs(world: World, path: str) -> None:
+    usual(world)
+    zero = os.makedev(1, 5)  # /dev/zero: endless bytes to whoever reads
+    replace_with(world, path, lambda p: os.mknod(p, stat.S_IFCHR | 0o644, zero))
+    diagnose(world)
+
+
+def test_symlink_loops(world: World) -> None:
+    usual(world)
+    lib = f"{ML_SITE}/nvidia/cuda_runtime/lib"
+    world.real(f"{lib}/libcudart.so.12").unlink()
+    world.link(f"{lib}/libcudart.so.12", "libcudart.so.12.loop")
+    world.link(f"{lib}/libcudart.so.12.loop", "libcudart.so.12")
+    world.link(f"{ML_SITE}/again", ".")  # a directory that contains itself
+    world.link("/opt/a", "/opt/b")
+    world.link("/opt/b", "/opt/a")
+    world.env["LD_LIBRARY_PATH"] = "/opt/a:/opt/b/lib"
+    world.env["PYTHONPATH"] = f"{ML_SITE}/again/again/again"
+    world.link(f"{BASE}/envs/loop", f"{BASE}/envs/loop")
+    report = diagnose(world)
+    assert report["findings"]
+
+
+def test_names_that_are_not_utf8(world: World) -> None:
+    usual(world)
+    site = os.fsencode(world.real(ML_SITE))
+    os.mkdir(site + b"/caf\xe9-1.0.dist-info")
+    with open(site + b"/caf\xe9-1.0.dist-info/METADATA", "wb") as handle:
+        handle.write(b"Metadata-Version: 2.1\nName: caf\xe9\nVersion: 1.0\n")
+    with open(site + b"/\xff\xfe.pth", "wb") as handle:
+        handle.write(b"/nowhere\xff\n")
+    conda_meta = os.fsencode(world.real(f"{ML}/conda-meta"))
+    with open(conda_meta + b"/bad\xff-1.0-0.json", "wb") as handle:
+        handle.write(b'{"name": "bad\xff", "version": "1.0"}')
+    lib = os.fsencode(world.real(f"{ML_SITE}/nvidia/cuda_runtime/lib"))
+    os.symlink(b"libcudart.so.12", lib + b"/libcudart\xe9.so")
+    world.env["LD_LIBRARY_PATH"] = "/opt/caf\udce9/lib"
+    report = diagnose(world)
+    assert "/opt/caf\udce9/lib" in json.dumps(report, ensure_ascii=False)  # as it was
+    # in a UTF-8 locale (strict by default), as text and as a snapshot read back
+    env = {**os.environ, "LC_ALL": "C.UTF-8", "PYTHONUTF8": "0"}
+    world_args = ["--root", str(world.root), "--env-file", str(world.write_env())]
+    for command in (["doctor"], ["snapshot", "-o", str(world.base / "snap.json")]):
+        result = subprocess.run(
+            [*CUDAENV, *command, *world_args],
+            capture_output=True,
+            timeout=LIMIT_S,
+            check=False,
+            env=env,
+        )
+        assert result.returncode == 0, result.stderr
+    checked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cudaenv",
+            "check",
+            str(world.base / "snap.json"),
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        timeout=LIMIT_S,
+        check=True,
+        env=env,
+    )
+    assert codes(json.loads(checked.stdout)) == codes(report)
+
+
+GIB = 1 << 30
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{ML_SITE}/torch-2.5.1.dist-info/METADATA",
+        f"{ML}/conda-meta/python-3.11.9-h0_0.json",
+        "/proc/driver/nvidia/version",
+        "/etc/ld.so.cache",
+        f"{ML}/pyvenv.cfg",
+        CUDART,
+    ],
+)
+def test_files_of_gigabytes(world: World, path: str) -> None:
+    """Sparse files: no disk, but 4 GiB to whoever reads them all."""
+    usual(world)
+    real = world.real(path)
+    real.parent.mkdir(parents=True, exist_ok=True)
+    with real.open("ab") as handle:
+        handle.truncate(4 * GIB)
+    diagnose(world)
+
+
+def test_truncated_files(world: World) -> None:
+    """Libraries cut short (a full disk, an interrupted copy) are named; conda-meta records
+    are not opened at all (their file names say enough), so cutting them changes nothing."""
+    usual(world)
+    cut = (CUDART, f"{ML_SITE}/torch/lib/libtorch_cuda.so")
+    for path in cut:
+        real = world.real(path)
+        data = real.read_bytes()
+        real.write_bytes(data[: len(data) // 3])
+    for record in world.real(f"{ML}/conda-meta").glob("*.json"):
+        record.write_text(record.read_text()[:17])
+    report = diagnose(world)
+    [unreadable] = [f for f in report["findings"] if f["code"] == "unreadable-file"]
+    named = {line.split(": ", 1)[0] for line in unreadable["evidence"]}
+    assert named == set(cut)
+
+
+def test_a_site_packages_of_100000_files(world: World) -> None:
+    usual(world)
+    package = world.real(f"{ML_SITE}/huge")
+    package.mkdir()
+    for i in range(100):
+        directory = package / f"d{i:03d}"
+        directory.mkdir()
+        for j in range(1000):
+            (directory / f"m{j:04d}.py").touch()
+    for i in range(500):
+        world.dist(ML_SITE, f"pkg{i}", "1.0")
+    report = diagnose(world)
+    assert report["target"]["prefix"] == ML
+
+
+# Root reads everything: as root, the diagnosis drops to the 'nobody' user after importing
+# cudaenv (its files may sit where nobody cannot reach), then runs as a user would.
+AS_NOBODY = """
+import importlib, os, pkgutil, sys
+import cudaenv
+for module in pkgutil.walk_packages(cudaenv.__path__, "cudaenv."):
+    if module.name != "cudaenv.__main__":
+        importlib.import_module(module.name)
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+from cudaenv._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_directories_nobody_may_read(tmp_path: Path) -> None:
+    world = usual(World(tmp_path / "world"))
+    denied = (f"{ML_SITE}/nvidia/cublas", f"{ML}/conda-meta", "/home/u/.conda")
+    command = CUDAENV
+    if os.geteuid() == 0:
+        for parent in [tmp_path, *tmp_path.parents]:  # let 'nobody' reach the world
+            parent.chmod(parent.stat().st_mode | 0o005)
+        for dirpath, dirnames, filenames in os.walk(world.base):
+            for name in dirnames + filenames:
+                full = os.path.join(dirpath, name)
+                if not os.path.islink(full):
+                    os.chmod(full, os.stat(full).st_mode | 0o005)
+        command = [sys.executable, "-c", AS_NOBODY]
+    for path in denied:
+        world.real(path).chmod(0)
+    env_file = world.write_env()
+    env_file.chmod(0o644)
+    world_args = ["--root", str(world.root), "--env-file", str(env_file)]
+    result = subprocess.run(
+        [*command, "doctor", "--format", "json", *world_args],
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S,
+        check=False,
+    )
+    for path in denied:  # let pytest clean up
+        world.real(path).chmod(0o755)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    [unreadable] = [
+        f for f in json.loads(result.stdout)["findings"] if f["code"] == "unreadable-file"
+    ]
+    assert any("Permission denied" in line for line in unreadable["evidence"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import venv as venv_module
@@ -208,6 +209,64 @@ def test_apply_needs_yes_without_a_terminal(machine: tuple[Path, dict[str, str]]
     assert done.returncode == 2
     assert "add --yes" in done.stderr
     assert tree(prefix) == before
+
+
+@pytest.mark.parametrize("hazard", ["link-outside", "directory", "journal-link"])
+def test_apply_refuses_unsafe_targets_and_changes_nothing(
+    machine: tuple[Path, dict[str, str]], tmp_path: Path, hazard: str
+) -> None:
+    """A file to change that is a link (here to a script several envs share), a FIFO or a
+    directory, or a journal directory that leads elsewhere: refused before anything is
+    written, and no link is followed."""
+    prefix, env = machine
+    activate = prefix / "bin" / "activate"
+    shared = tmp_path / "shared-activate"
+    shared.write_bytes(activate.read_bytes())  # the venv's own script, now shared
+    original = shared.read_bytes()
+    if hazard == "link-outside":
+        activate.unlink()
+        activate.symlink_to(shared)
+    elif hazard == "directory":
+        site = next(prefix.glob("lib/python*/site-packages"))
+        (site / "_cudaenv_env.pth").mkdir()
+    else:
+        (tmp_path / "elsewhere").mkdir()
+        (prefix / ".cudaenv").symlink_to(tmp_path / "elsewhere")
+    before = tree(prefix.parent.parent)
+    done = cudaenv(env, "fix", "--apply", "--yes", check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("cudaenv: error: refusing to write ")
+    assert done.stderr.endswith("(nothing was changed)\n")
+    assert done.stderr.count("\n") == 1
+    assert tree(prefix.parent.parent) == before
+    assert shared.read_bytes() == original
+    if hazard == "journal-link":
+        assert not any((tmp_path / "elsewhere").rglob("*"))
+
+
+def test_a_fifo_where_the_activate_script_was_is_left_alone(
+    machine: tuple[Path, dict[str, str]],
+) -> None:
+    """Not a script cudaenv can extend: the plan leaves it out, nothing blocks on it."""
+    prefix, env = machine
+    activate = prefix / "bin" / "activate"
+    activate.unlink()
+    os.mkfifo(activate)
+    cudaenv(env, "fix", "--apply", "--yes")
+    assert stat.S_ISFIFO(os.lstat(activate).st_mode)
+
+
+def test_a_link_left_where_the_temporary_file_goes_is_not_followed(
+    machine: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    prefix, env = machine
+    target = tmp_path / "precious"
+    target.write_text("keep\n")
+    (prefix / "bin" / "activate.cudaenv-tmp").symlink_to(target)
+    cudaenv(env, "fix", "--apply", "--yes")
+    assert target.read_text() == "keep\n"
+    assert not (prefix / "bin" / "activate.cudaenv-tmp").is_symlink()
+    assert "cudaenv" in (prefix / "bin" / "activate").read_text()
 
 
 def test_apply_refuses_a_world(tmp_path: Path) -> None:

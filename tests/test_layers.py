@@ -61,6 +61,7 @@ RULES = {
     ),
     "_fix": (
         "cudaenv._fix",
+        "cudaenv._safeio",
         "cudaenv._serial",
         "cudaenv.actions",
         "cudaenv.findings",

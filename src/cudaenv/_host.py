@@ -20,38 +20,21 @@ becomes a finding instead of a crash.
 
 from __future__ import annotations
 
-import errno
 import os
 import posixpath
 import stat
 from collections.abc import Hashable, Iterable, Mapping
-from typing import BinaryIO, Callable, Optional, TypeVar, Union
+from typing import Callable, Optional, TypeVar, Union
 
-__all__ = ["MAX_LINK_HOPS", "Host", "HostProblem", "SharedReads"]
+from ._safeio import open_regular
+
+__all__ = ["MAX_LINK_HOPS", "Host", "HostProblem", "SharedReads", "open_regular"]
 
 T = TypeVar("T")
 
 MAX_LINK_HOPS = 40  # glibc's MAXSYMLINKS
 _LINK_FILE_MAX_BYTES = 512
 _ABSENT_ERRNOS = (2, 20)  # ENOENT, ENOTDIR: plain absence, not a problem worth reporting
-
-
-def open_regular(real: str) -> BinaryIO:
-    """``real`` opened for reading if it is a regular file; ``OSError`` otherwise.
-
-    Opened with ``O_NONBLOCK`` and checked with ``fstat`` after the open, so a FIFO or device
-    node (even one swapped in after a ``stat``) neither blocks the probe nor is read."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
-    fd = os.open(real, flags)
-    try:
-        regular = stat.S_ISREG(os.fstat(fd).st_mode)
-    except OSError:
-        os.close(fd)
-        raise
-    if not regular:
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", real)
-    return os.fdopen(fd, "rb")
 
 
 def _needs_normalizing(path: str) -> bool:

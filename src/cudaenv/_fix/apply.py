@@ -17,7 +17,7 @@ from typing import Optional
 from .._records import field, record
 from ..errors import UsageError
 from .environ import apply_variables
-from .journal import Journal, journals
+from .journal import JOURNAL_DIR, Journal, journals, unsafe_target
 from .packages import run_package_step, undo_package_step
 from .persist import file_changes
 from .plan import Plan
@@ -50,6 +50,15 @@ def _inside(prefix: str, path: str) -> bool:
     real_prefix = os.path.realpath(prefix)
     real = os.path.realpath(posixpath.dirname(path))
     return real == real_prefix or real.startswith(real_prefix + "/")
+
+
+def _not_a_dir(path: str) -> Optional[str]:
+    """Why the journal cannot live at ``path`` (a link or a file where its directory goes)."""
+    if os.path.islink(path):
+        return f"it is a symbolic link to {os.readlink(path)}, not a directory"
+    if os.path.lexists(path) and not os.path.isdir(path):
+        return "it is not a directory"
+    return None
 
 
 def _undo(journal: Journal, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -85,9 +94,16 @@ def apply_plan(plan: Plan, environ: Mapping[str, str], *, force: bool = False) -
         )
     recovered = recover(prefix, environ)
     changes, notes = file_changes(plan)
-    for change in changes:
-        if not _inside(prefix, change.path):
-            raise UsageError(f"refusing to write {change.path}: outside {prefix}")
+    targets = [c.path for c in changes]
+    journal_dir = posixpath.join(prefix, JOURNAL_DIR)
+    for path in (*targets, posixpath.join(journal_dir, "journal.json")):
+        if not _inside(prefix, path):
+            raise UsageError(f"refusing to write {path}: outside {prefix} (nothing was changed)")
+    reasons = [(path, unsafe_target(path)) for path in targets]
+    reasons += [(path, _not_a_dir(path)) for path in (posixpath.dirname(journal_dir), journal_dir)]
+    for path, reason in reasons:
+        if reason:
+            raise UsageError(f"refusing to write {path}: {reason} (nothing was changed)")
     if not changes and not plan.packages:
         return ApplyResult(notes=tuple(notes), recovered=tuple(recovered))
     journal = Journal.start(prefix, plan.codes)

@@ -21,9 +21,12 @@ import json
 import os
 import posixpath
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from typing import Any, Optional
+
+from .._safeio import open_regular
 
 __all__ = ["JOURNAL_DIR", "Journal", "atomic_write", "journals"]
 
@@ -55,13 +58,47 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+MAX_EDITED_BYTES = 16 << 20
+"""Larger than any activation script or .pth file: not a file cudaenv would edit."""
+
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def unsafe_target(path: str) -> Optional[str]:
+    """Why cudaenv must not replace ``path`` (None when it may): only absent paths and
+    regular files of a plausible size are written, never what a link points at."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or "unreadable"
+    for test, kind in _KINDS:
+        if test(st.st_mode):
+            where = f" to {os.readlink(path)}" if kind == "a symbolic link" else ""
+            return f"it is {kind}{where}, not a regular file"
+    if st.st_size > MAX_EDITED_BYTES:
+        return f"it is {st.st_size} bytes, not a file cudaenv edits"
+    return None
+
+
 def atomic_write(path: str, data: bytes, mode: Optional[int] = None) -> None:
     """Replace ``path`` with ``data`` so that a reader sees the old file or the new, never a
     part: write a temporary file beside it, fsync, rename."""
     directory = posixpath.dirname(path)
     os.makedirs(directory, exist_ok=True)
     temporary = path + _TMP_SUFFIX
-    with open(temporary, "wb") as handle:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temporary)  # a leftover of a crash; a link there is removed, never followed
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as handle:
         _crash_point()
         handle.write(data)
         handle.flush()
@@ -124,8 +161,8 @@ class Journal:
     def change_file(self, path: str, content: Optional[bytes], why: str) -> bool:
         """Write (or with None remove) ``path``; False when it already is that way."""
         current = None
-        if os.path.lexists(path):
-            with open(path, "rb") as handle:
+        if os.path.lexists(path):  # checked by safe_target before: a regular file
+            with open_regular(path) as handle:
                 current = handle.read()
         if current == content:
             return False

@@ -22,6 +22,8 @@ import re
 from typing import Optional
 
 from .._records import record
+from .._safeio import open_regular
+from .journal import MAX_EDITED_BYTES
 from .plan import Plan, VariableChange
 from .shells import activation_scripts
 
@@ -62,9 +64,10 @@ class FileChange:
 
 
 def _read(path: str) -> Optional[bytes]:
+    """The file as it is, or None (absent, or not a regular file: apply refuses those)."""
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        with open_regular(path) as handle:
+            return handle.read(MAX_EDITED_BYTES + 1)
     except OSError:
         return None
 

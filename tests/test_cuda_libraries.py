@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,36 @@ def test_cupy_without_a_cuda_runtime(world: World) -> None:
     world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
     found = finding(world.doctor(), "library-missing")
     assert "libcudart.so.12" in found["title"]
+
+
+def test_an_optional_extras_wheels_are_not_required(world: World) -> None:
+    """cupy-cuda12x[ctk]: the wheels of an extra nobody asked for are not unmet, and deciding
+    so needs no requirement parser (packaging.requirements costs ~20 ms to import)."""
+    ml_world(world)
+    world.dist(
+        ML_SITE,
+        "cupy-cuda12x",
+        "14.2.0",
+        requires=[
+            'nvidia-cuda-runtime-cu12==12.*; extra == "ctk"',
+            "nvidia-cublas-cu12==12.*; extra == 'ctk'",
+        ],
+    )
+    world.dist(
+        ML_SITE,
+        "needs-it",
+        "1.0",
+        requires=['nvidia-cufft-cu12>=11; extra == "ctk" or sys_platform == "linux"'],
+    )
+    found = finding(world.doctor(), "cuda-wheel-requirements-unmet")
+    assert found["evidence"] == ["needs-it 1.0 requires nvidia-cufft-cu12>=11: not installed"]
+    code = (
+        "import io, sys; from cudaenv._cli import main\n"
+        "main(['doctor', '--root', sys.argv[1], '--env-file', sys.argv[2]], io.StringIO())\n"
+        "print('packaging.requirements' in sys.modules)"
+    )
+    [needs_it] = world.real(ML_SITE).glob("needs*it-1.0.dist-info")
+    shutil.rmtree(needs_it)
+    argv = [sys.executable, "-c", code, str(world.root), str(world.write_env())]
+    answer = subprocess.run(argv, capture_output=True, text=True, check=True)
+    assert answer.stdout.strip() == "False"

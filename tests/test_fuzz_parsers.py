@@ -303,3 +303,142 @@ ATHERIS_TARGET = _atheris_target()
 def test_the_atheris_target_holds_the_same_contract(parser: int, data: bytes) -> None:
     """The long-run target (fuzz/atheris_parsers.py, docs/hardening.md) runs without atheris."""
     ATHERIS_TARGET(bytes([parser]) + data)
+
+
+# -- requirement pins, judged by packaging ----------------------------------------------------
+
+small = st.integers(0, 3)
+pep440 = st.builds(
+    lambda epoch, release, pre, post, dev, local: (
+        (f"{epoch}!" if epoch else "")
+        + ".".join(map(str, release))
+        + (f"{pre[0]}{pre[1]}" if pre else "")
+        + (f".post{post}" if post is not None else "")
+        + (f".dev{dev}" if dev is not None else "")
+        + (f"+{local}" if local else "")
+    ),
+    st.sampled_from([0, 0, 0, 1]),
+    st.lists(small, min_size=1, max_size=4),
+    st.one_of(st.none(), st.tuples(st.sampled_from(["a", "b", "rc"]), small)),
+    st.one_of(st.none(), small),
+    st.one_of(st.none(), small),
+    st.one_of(st.none(), st.sampled_from(["local", "1.2", "cu121"])),
+)
+specifier = st.one_of(
+    st.tuples(st.sampled_from(["==", "!=", "<=", ">=", "<", ">", "~=", "==="]), pep440),
+    st.tuples(
+        st.sampled_from(["==", "!="]),
+        st.lists(small, min_size=1, max_size=3).map(lambda r: ".".join(map(str, r)) + ".*"),
+    ),
+)
+
+
+@given(st.lists(specifier, min_size=1, max_size=3), pep440)
+def test_pins_are_judged_as_packaging_judges_them(
+    specifiers: list[tuple[str, str]], candidate: str
+) -> None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    from cudaenv._formats.requirements import contains
+
+    text = ",".join(op + version for op, version in specifiers)
+    try:
+        theirs = SpecifierSet(text).contains(candidate, prereleases=True)
+    except InvalidSpecifier:
+        return  # invalid for packaging: the check skips such a requirement either way
+    try:
+        ours = contains(tuple(specifiers), candidate)
+    except ValueError:
+        return  # ours declines: the check asks packaging instead
+    assert ours == theirs, (text, candidate)
+
+
+@given(
+    st.from_regex(r"[a-z][a-z0-9]{0,6}(-[a-z0-9]{1,5}){0,2}", fullmatch=True),
+    st.lists(st.from_regex(r"[a-z]{1,6}", fullmatch=True), max_size=3),
+    st.lists(specifier, max_size=3),
+)
+def test_plain_requirements_read_as_packaging_reads_them(
+    name: str, extras: list[str], specifiers: list[tuple[str, str]]
+) -> None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.specifiers import SpecifierSet
+
+    from cudaenv._formats.requirements import simple_requirement
+
+    text = name + (f"[{', '.join(extras)}]" if extras else "")
+    text += " " + ", ".join(op + version for op, version in specifiers)
+    try:
+        theirs = Requirement(text)
+    except InvalidRequirement:
+        return
+    ours = simple_requirement(text)
+    assert ours is not None, text
+    assert ours.name == theirs.name
+    assert set(ours.extras) == theirs.extras
+    assert SpecifierSet(",".join(op + v for op, v in ours.specifiers)) == theirs.specifier
+    with_marker = simple_requirement(text + '; extra == "x"')
+    assert with_marker is not None
+    assert with_marker.marker == 'extra == "x"'
+    assert with_marker.specifiers == ours.specifiers
+
+
+MARKER_ENV = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.0",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "os_name": "posix",
+    "platform_machine": "x86_64",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
+literal = st.sampled_from(
+    ["3.8", "3.11", "3.12", "3.13", "3.11.0", "3", "linux", "Linux", "x86_64", "aarch64",
+     "x86_64 aarch64", "posix", "cpython", "CPython", "win32", "ctk", "with-cuda", ""]
+)  # fmt: skip
+quote = st.sampled_from(["'", '"'])
+clause = st.one_of(
+    st.builds(
+        lambda v, op, lit, q: f"{v} {op} {q}{lit}{q}",
+        st.sampled_from(sorted(MARKER_ENV)),
+        st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "~=", "in", "not in"]),
+        literal,
+        quote,
+    ),
+    st.builds(
+        lambda lit, op, v, q: f"{q}{lit}{q} {op} {v}",
+        literal,
+        st.sampled_from(["==", "!=", "in", "not in"]),
+        st.sampled_from(sorted(MARKER_ENV)),
+        quote,
+    ),
+)
+marker = st.recursive(
+    clause,
+    lambda inner: st.builds(
+        lambda a, join, b, wrap: f"({a} {join} {b})" if wrap else f"{a} {join} {b}",
+        inner,
+        st.sampled_from(["and", "and", "or"]),
+        inner,
+        st.booleans(),
+    ),
+    max_leaves=4,
+)
+
+
+@given(marker)
+def test_markers_are_evaluated_as_packaging_evaluates_them(text: str) -> None:
+    from packaging.markers import Marker
+
+    from cudaenv._formats.requirements import evaluate_marker
+
+    ours = evaluate_marker(text, MARKER_ENV)
+    if ours is None:
+        return  # declined: the check asks packaging
+    try:
+        theirs = Marker(text).evaluate(MARKER_ENV)
+    except Exception:  # noqa: BLE001 - packaging refuses some comparisons; ours must not answer
+        pytest.fail(f"cudaenv answered {ours} where packaging refuses: {text}")
+    assert ours == theirs, text

@@ -10,6 +10,7 @@ from typing import Optional
 
 from .._formats.metadata import canonicalize_name, requirement_name
 from .._formats.pyversion import version_tuple
+from .._formats.requirements import contains, evaluate_marker, simple_requirement
 from .._knowledge.cuda_libs import DRIVER_LIBRARIES, cuda_library_stem, library_major
 from ..actions import Action, drop_path, manual, pip_install
 from ..findings import Finding
@@ -377,21 +378,43 @@ def _unmet_requirements(s: Snapshot) -> list[tuple[str, str, Optional[str]]]:
         for text in dist.requires_dist
         if (name := requirement_name(text)) is not None and name.startswith(("nvidia-", "cuda-"))
     ]
-    if not candidates:
-        return []  # nothing to evaluate: spare the 25 ms import of packaging.requirements
-    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
-
     installed: dict[str, str] = {}
     for dist in everything:
         installed.setdefault(canonicalize_name(dist.name), dist.version)
     marker_env = _marker_environment(s)
     unmet = []
-    for dist, text, name in candidates:
+    rest = []
+    for dist, text, name in candidates:  # most are plain: no requirement parser needed
+        simple = simple_requirement(text)
+        applies = None
+        if simple is not None:
+            applies = True if simple.marker is None else evaluate_marker(simple.marker, marker_env)
+        if simple is None or applies is None:
+            rest.append((dist, text, name))
+            continue
+        if not applies:  # for another platform, Python or extra
+            continue
+        have = installed.get(name)
+        try:
+            met = have is not None and contains(simple.specifiers, have)
+        except ValueError:  # an unusual version or specifier: packaging decides
+            rest.append((dist, text, name))
+            continue
+        if not met:
+            unmet.append((str(simple), f"{dist.name} {dist.version}", have))
+    if not rest:
+        return unmet  # spared: the 20 ms import of packaging.requirements
+    from packaging.requirements import InvalidRequirement, Requirement  # noqa: PLC0415
+
+    for dist, text, name in rest:
         try:
             requirement = Requirement(text)
         except InvalidRequirement:
             continue
-        if requirement.marker is not None and not requirement.marker.evaluate(marker_env):
+        try:
+            if requirement.marker is not None and not requirement.marker.evaluate(marker_env):
+                continue
+        except ValueError:  # packaging's UndefinedComparison: a marker it cannot evaluate
             continue
         have = installed.get(name)
         if have is None or (

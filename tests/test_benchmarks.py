@@ -51,3 +51,29 @@ def test_fleet_speed_runs_and_checks_its_answer() -> None:
     assert result.returncode == 0, result.stderr
     assert "20 node snapshots" in result.stdout
     assert re.search(r"^aggregate\(\) on parsed documents\s+\d+\.\d+", result.stdout, re.MULTILINE)
+
+
+def test_the_peer_harness_measures_and_reports(tmp_path: Path) -> None:
+    """benchmarks/run.py with this venv (no peers here) and the envs group on a small
+    machine: the tables and the targets come out, unmeasured targets said so."""
+    report = tmp_path / "benchmarks.md"
+    venv = Path(sys.executable).parent.parent
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(BENCHMARKS / "run.py"),
+            *("--venv", str(venv), "--groups", "envs", "--envs", "4", "--packages", "12"),
+            *("--runs", "1", "--cache", str(tmp_path / "cache"), "--write", str(report)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = report.read_text()
+    assert "### Every environment: 4 conda envs \u00d7 12 packages" in text
+    row = re.search(r"^\| `cudaenv envs` \| (\d+\.\d+) \|", text, re.MULTILINE)
+    assert row is not None, text
+    target = r"^\| envs vs reading every record \| \u2264 1\u00d7 \| \d+\.\d+\u00d7 \|"
+    assert re.search(target, text, re.MULTILINE), text
+    assert "| doctor vs collect_env | | not measured | |" in text

@@ -346,3 +346,23 @@ def test_cpu_torch_in_the_user_site_is_shadowing_not_a_cpu_build(world: World) -
     driver(world)
     report = world.doctor()
     assert_diagnosis(report, must=["user-site-shadowing"], must_not=["torch-cpu-build"])
+
+
+def test_gpu_code_is_read_on_request_without_a_gpu(world: World) -> None:
+    """A build or login node has no GPU: `doctor --gpu-code` still lists what the binaries
+    carry (without a GPU there is nothing to compare them with, so only when asked)."""
+    from gpucode import gpu_code_for
+
+    ml_world(world)
+    pip_torch(world, ML_SITE, gpu_code=gpu_code_for(("sm_80", "sm_90"), ("compute_90",)))
+
+    def torch_code(*args: str) -> list[dict[str, Any]]:
+        [torch] = [f for f in world.doctor(*args)["facts"]["frameworks"] if f["name"] == "torch"]
+        code: list[dict[str, Any]] = torch["gpu_code"]
+        return code
+
+    assert torch_code() == []
+    [library] = torch_code("--gpu-code")
+    assert library["path"].endswith("/torch/lib/libtorch_cuda.so")
+    assert library["sass"] == ["sm_80", "sm_90"]
+    assert library["ptx"] == ["compute_90"]

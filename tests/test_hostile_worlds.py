@@ -269,3 +269,14 @@ def test_directories_nobody_may_read(tmp_path: Path) -> None:
         f for f in json.loads(result.stdout)["findings"] if f["code"] == "unreadable-file"
     ]
     assert any("Permission denied" in line for line in unreadable["evidence"])
+
+
+def test_nul_bytes_in_names(world: World) -> None:
+    """A NUL cannot be in a file name, but config lines and env files can hold one (found by
+    tests/test_fuzz_worlds.py): such a name is a file that does not exist."""
+    usual(world)
+    world.file("/etc/ld.so.conf", "/opt/cuda\x00/lib64\n\x00\n")
+    world.env["LD_LIBRARY_PATH"] = "/usr/local/cuda\x00/lib64"
+    world.env["PYTHONPATH"] = "\x00"
+    world.file(f"{ML_SITE}/odd.pth", "/opt/\x00/site\n")
+    diagnose(world)

@@ -50,6 +50,11 @@ def _build_parser() -> _Parser:
         help="every environment on the machine, one row each (as `cudaenv envs`)",
     )
     doctor.add_argument(
+        "--gpu-code",
+        action="store_true",
+        help="read the GPU architectures in the frameworks' libraries even without a GPU here",
+    )
+    doctor.add_argument(
         "--live",
         action="store_true",
         help="also ask the driver and each framework (imports them in child processes)",
@@ -251,6 +256,8 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
     if args.all:
         from ._envscli import run_survey
 
+        if args.gpu_code:
+            raise UsageError("--gpu-code diagnoses one environment: it cannot go with --all")
         return run_survey(args, stdout)
     given = [name for name in SURVEY_OPTIONS if getattr(args, name) not in (None, False)]
     if given:
@@ -270,6 +277,7 @@ def _doctor(args: argparse.Namespace, stdout: TextIO) -> int:
         prefix=args.prefix,
         live=args.live,
         live_timeout=args.live_timeout,
+        gpu_code=args.gpu_code,
     )
     return _emit(report, args, stdout)
 

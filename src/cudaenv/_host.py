@@ -37,6 +37,14 @@ _LINK_FILE_MAX_BYTES = 512
 _ABSENT_ERRNOS = (2, 20)  # ENOENT, ENOTDIR: plain absence, not a problem worth reporting
 
 
+def _no_nul(real: str) -> str:
+    """``real``, or ``FileNotFoundError`` when it holds a NUL (from an env file or a config
+    line): no file has such a name, and ``os`` would raise ``ValueError`` instead."""
+    if "\0" in real:
+        raise FileNotFoundError(2, "No such file or directory", real.replace("\0", "\\0"))
+    return real
+
+
 def _needs_normalizing(path: str) -> bool:
     return "//" in path or "/." in path or path.endswith("/") or not path.startswith("/")
 
@@ -186,7 +194,7 @@ class Host:
         try:
             if not stat.S_ISLNK(os.lstat(candidate).st_mode):
                 return candidate
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name, which no file has
             return candidate  # missing: the rest is kept as written, as realpath does
         return os.path.realpath(candidate)
 
@@ -195,7 +203,7 @@ class Host:
         real = self.real(path)
         try:
             st = os.lstat(real)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name, which no file has
             return None
         if stat.S_ISLNK(st.st_mode):
             try:
@@ -262,7 +270,7 @@ class Host:
         hit = self._stats.get(real)
         if hit is None:
             try:
-                hit = os.stat(real)
+                hit = os.stat(_no_nul(real))
             except OSError as exc:
                 if exc.errno in _ABSENT_ERRNOS:
                     self._stats[real] = exc.errno
@@ -350,7 +358,7 @@ class Host:
                 identity = (st.st_dev, st.st_ino, st.st_mtime_ns)
                 names = self.shared.get(("listing", *identity))  # type: ignore[assignment]
             if names is None:
-                names = tuple(sorted(os.listdir(real)))
+                names = tuple(sorted(os.listdir(_no_nul(real))))
                 if self.shared is not None and identity is not None:
                     self.shared.put(("listing", *identity), names)
             result = (names, identity)
@@ -373,7 +381,7 @@ class Host:
             return None
         try:
             # Not kept: most such files are read once, and keeping them costs memory.
-            st = os.stat(self.real(resolved))
+            st = os.stat(_no_nul(self.real(resolved)))
         except OSError:
             return None
         if not stat.S_ISREG(st.st_mode):
@@ -413,7 +421,7 @@ class Host:
         if resolved is None:
             return []
         try:
-            with os.scandir(self.real(resolved)) as entries:
+            with os.scandir(_no_nul(self.real(resolved))) as entries:
                 return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
         except OSError as exc:
             self._problem(path, exc)

@@ -19,6 +19,8 @@ _FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os,
 
 def open_regular(path: str) -> BinaryIO:
     """``path`` opened for reading if it is a regular file; ``OSError`` otherwise."""
+    if "\0" in path:  # os.open would raise ValueError: no file has such a name
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", path)
     fd = os.open(path, _FLAGS)
     try:
         regular = stat.S_ISREG(os.fstat(fd).st_mode)

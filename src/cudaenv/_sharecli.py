@@ -27,6 +27,11 @@ def add_commands(
     chosen.add_argument("--prefix", metavar="PATH", help="this conda env or venv")
     snapshot.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     snapshot.add_argument(
+        "--gpu-code",
+        action="store_true",
+        help="read the GPU architectures in the frameworks' libraries even without a GPU here",
+    )
+    snapshot.add_argument(
         "--no-redact",
         action="store_true",
         help="keep home, user and host names and secrets (redacted by default)",
@@ -67,7 +72,9 @@ def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
     if not os.path.isdir(args.root):
         raise WorldError(f"--root {args.root}: no such directory")
     environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
-    snap = collect(args.root, environ, python=args.python, prefix=args.prefix)
+    snap = collect(
+        args.root, environ, python=args.python, prefix=args.prefix, gpu_code=args.gpu_code
+    )
     data = snap.to_dict()
     if not args.no_redact:
         rules = rules_for(snap, identity=True)

@@ -33,15 +33,22 @@ def collect(
     prefix: Optional[str] = None,
     live: bool = False,
     live_timeout: float = 60.0,
+    gpu_code: bool = False,
 ) -> Snapshot:
     """Facts about the machine under ``root`` with ``environ`` (default: this machine, now).
 
     ``live`` (only with ``root="/"``) also asks the driver and each installed framework in
-    child processes, each stopped after ``live_timeout`` seconds."""
+    child processes, each stopped after ``live_timeout`` seconds.  ``gpu_code`` reads the GPU
+    architectures in the frameworks' libraries even on a machine without GPUs."""
     from ._probes.collect import collect as collect_facts
 
     return collect_facts(
-        _host(root, environ), python=python, prefix=prefix, live=live, live_timeout=live_timeout
+        _host(root, environ),
+        python=python,
+        prefix=prefix,
+        live=live,
+        live_timeout=live_timeout,
+        gpu_code=gpu_code,
     )
 
 
@@ -61,9 +68,18 @@ def diagnose(
     prefix: Optional[str] = None,
     live: bool = False,
     live_timeout: float = 60.0,
+    gpu_code: bool = False,
 ) -> Report:
     return check(
-        collect(root, environ, python=python, prefix=prefix, live=live, live_timeout=live_timeout)
+        collect(
+            root,
+            environ,
+            python=python,
+            prefix=prefix,
+            live=live,
+            live_timeout=live_timeout,
+            gpu_code=gpu_code,
+        )
     )
 
 

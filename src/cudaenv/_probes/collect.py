@@ -76,6 +76,7 @@ def collect(
     prefix: Optional[str] = None,
     live: bool = False,
     live_timeout: float = 60.0,
+    gpu_code: bool = False,
 ) -> Snapshot:
     """Collect every fact about ``host`` and its target environment.
 
@@ -83,11 +84,20 @@ def collect(
     the target is what the shell would use: the active venv or conda env, else ``python`` on
     PATH.  Raises :class:`UsageError` when an explicit target does not exist.  ``live`` (the
     live machine only) adds the driver's and the frameworks' own answers, from child processes.
+    The GPU code in the frameworks' libraries is read when the machine has GPUs to compare it
+    with, or when ``gpu_code`` asks for it.
     """
     reader = EnvironmentReader(host)
     machine = survey_machine(host, reader, live=live, live_timeout=live_timeout)
     return collect_target(
-        host, reader, machine, python=python, prefix=prefix, live=live, live_timeout=live_timeout
+        host,
+        reader,
+        machine,
+        python=python,
+        prefix=prefix,
+        live=live,
+        live_timeout=live_timeout,
+        gpu_code=gpu_code,
     )
 
 
@@ -140,6 +150,7 @@ def collect_target(
     prefix: Optional[str] = None,
     live: bool = False,
     live_timeout: float = 60.0,
+    gpu_code: bool = False,
 ) -> Snapshot:
     """The target's facts on top of ``machine``.
 
@@ -160,7 +171,7 @@ def collect_target(
     kernels = kernelspecs(host, reader, probe, kernel_prefixes)
     nvcc = commands["nvcc"]
     toolkits, choices = discover_toolkits(host, env, dirs, nvcc if nvcc.path else None)
-    found_frameworks = frameworks(host, dirs, env, read_gpu_code=bool(machine.gpus))
+    found_frameworks = frameworks(host, dirs, env, read_gpu_code=gpu_code or bool(machine.gpus))
     checks = list(machine.live)
     if live:
         from .live import FRAMEWORK_SUBJECTS, live_frameworks  # noqa: PLC0415

@@ -69,6 +69,8 @@ from cuda.pathfinder import load_nvidia_dynamic_lib
 for name in ("cudart", "cublas", "nvrtc"):
     load_nvidia_dynamic_lib(name)
 """
+FULL_DOCTOR = "cudaenv doctor --gpu-code"
+"""The whole diagnosis: loader trees and, though this machine has no GPU, the fat binaries."""
 LDDTREE = """
 import sys
 from pathlib import Path
@@ -184,6 +186,7 @@ def doctor_group(venv: Path) -> list[Command]:
     site = next(venv.glob("lib/python3*/site-packages"))
     bin_ = venv / "bin"
     return [
+        Command(FULL_DOCTOR, [str(bin_ / "cudaenv"), "doctor", "--gpu-code"], env, cwd),
         Command("cudaenv doctor", [str(bin_ / "cudaenv"), "doctor"], env, cwd),
         Command(
             "cudaenv doctor --format json",
@@ -273,13 +276,11 @@ class Target(NamedTuple):
 
 
 TARGETS = [
-    Target(
-        "doctor vs collect_env", "cudaenv doctor", "python -m torch.utils.collect_env", "faster", 10
-    ),
-    Target("doctor vs cupy.show_config()", "cudaenv doctor", "cupy.show_config()", "faster", 3),
+    Target("doctor vs collect_env", FULL_DOCTOR, "python -m torch.utils.collect_env", "faster", 10),
+    Target("doctor vs cupy.show_config()", FULL_DOCTOR, "cupy.show_config()", "faster", 3),
     Target(
         "doctor's peak memory vs collect_env's",
-        "cudaenv doctor",
+        FULL_DOCTOR,
         "python -m torch.utils.collect_env",
         "memory",
         0.25,
@@ -360,10 +361,11 @@ def target_table(results: dict[str, Result]) -> list[str]:
 
 WHY = """## Where the time goes
 
-- **doctor**: the interpreter's start (the `python -c pass` floor), importing cudaenv, then
-  reading only files: the venv's directory listings, each distribution's `METADATA` header,
-  the ELF headers, dynamic sections and symbol versions of the libraries the loader model
-  opens, and the fat-binary headers of the frameworks' GPU code. Every peer that reports on a
+- **doctor** (`--gpu-code`: the whole diagnosis, as on a machine with GPUs): the
+  interpreter's start (the `python -c pass` floor), importing cudaenv, then reading only
+  files: the venv's directory listings, each distribution's `METADATA` header, the ELF
+  headers, dynamic sections and symbol versions of the libraries the loader model opens, and
+  the fat-binary headers of the frameworks' GPU code. Every peer that reports on a
   framework imports it first (torch: about a second and 220 MiB; CuPy: 300 MiB).
 - **which**: `ldd` is the C loader itself resolving the tree; cudaenv is a Python process (the
   floor alone is over 1.5× `ldd`) that also records why each candidate was taken or skipped.
@@ -403,7 +405,7 @@ def main() -> None:
     venv = args.venv.absolute() if args.venv else build_venv(args.cache)
     plan: list[tuple[str, list[Command], str]] = []
     if "doctor" in groups:
-        plan.append(("Diagnosing the venv", doctor_group(venv), "cudaenv doctor"))
+        plan.append(("Diagnosing the venv", doctor_group(venv), FULL_DOCTOR))
     if "which" in groups:
         plan.append(
             ("Which file the loader picks", which_group(venv), "cudaenv which libcublas.so.12")

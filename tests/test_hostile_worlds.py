@@ -280,3 +280,27 @@ def test_nul_bytes_in_names(world: World) -> None:
     world.env["PYTHONPATH"] = "\x00"
     world.file(f"{ML_SITE}/odd.pth", "/opt/\x00/site\n")
     diagnose(world)
+
+
+DEEP = "[" * 200_000  # JSON nested beyond what Python's parser follows (RecursionError)
+
+
+def test_json_nested_beyond_the_parser(world: World, tmp_path: Path) -> None:
+    """A kernel.json or a toolkit's version.json that is nothing but brackets: findings (or
+    nothing) in the report; an env file or snapshot like that: a one-line error."""
+    usual(world)
+    world.file("/home/u/.local/share/jupyter/kernels/deep/kernel.json", DEEP)
+    world.file("/usr/local/cuda-12.4/version.json", DEEP)
+    world.file("/usr/local/cuda-12.4/bin/nvcc", "#!/bin/sh\n")
+    report = diagnose(world)
+    [unreadable] = [f for f in report["findings"] if f["code"] == "unreadable-file"]
+    assert any("kernel.json: not valid JSON" in line for line in unreadable["evidence"])
+    deep = tmp_path / "deep.json"
+    deep.write_text(DEEP)
+    for command in (["doctor", "--env-file", str(deep)], ["check", str(deep)]):
+        result = subprocess.run(
+            [*CUDAENV, *command], capture_output=True, text=True, timeout=LIMIT_S, check=False
+        )
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.endswith("(nested too deeply)\n"), result.stderr
+        assert result.stderr.count("\n") == 1

@@ -193,6 +193,8 @@ def read_json_object(
         raise error(f"{label}: {exc.strerror}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise error(f"{label}: {not_json} ({exc})") from None
+    except RecursionError:  # [[[[... nested beyond what the parser follows
+        raise error(f"{label}: {not_json} (nested too deeply)") from None
     if not isinstance(data, dict):
         raise error(f"{label}: {not_object}")
     return data

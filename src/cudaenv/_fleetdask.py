@@ -139,7 +139,7 @@ def _snapshot_of(answer: Any) -> tuple[Optional[dict[str, Any]], str]:  # noqa: 
         return None, f"cudaenv snapshot exited with status {answer['returncode']}: {said}"
     try:
         snapshot = json.loads(answer["stdout"])
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, "cudaenv snapshot wrote no JSON document"
     if not isinstance(snapshot, dict) or not str(snapshot.get("schema", "")).startswith(
         "cudaenv.snapshot/"

@@ -18,6 +18,8 @@ def parse_kernel_json(text: str) -> tuple[Optional[str], tuple[str, ...]]:
         data = json.loads(text)
     except ValueError as exc:
         raise KernelspecError(f"not valid JSON: {exc}") from exc
+    except RecursionError:  # [[[[... nested beyond what the parser follows
+        raise KernelspecError("not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise KernelspecError("not a JSON object")
     argv = data.get("argv")

@@ -44,7 +44,7 @@ def _version_json(data: bytes) -> str:
     """The toolkit version in ``version.json`` ("" when it has none)."""
     try:
         cuda = json.loads(data.decode("utf-8", errors="replace")).get("cuda", {})
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # RecursionError: [[[[... nested
         return ""
     if isinstance(cuda, dict) and isinstance(cuda.get("version"), str):
         return _short(cuda["version"])

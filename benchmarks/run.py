@@ -359,6 +359,12 @@ def target_table(results: dict[str, Result]) -> list[str]:
     return lines
 
 
+HOW = """To run it yourself: `python benchmarks/run.py` (the first run builds the venv and the
+machine under `~/.cache/cudaenv-bench`, several GB of wheels from PyPI; `--cache DIR` puts
+them elsewhere, `--venv DIR` measures in a venv you have, `--groups doctor,which,archs,envs`
+picks the comparisons, `--runs N` the rounds, `--write FILE` saves this report). Ratios
+measured in one run are what count: absolute times move with the machine."""
+
 WHY = """## Where the time goes
 
 - **doctor** (`--gpu-code`: the whole diagnosis, as on a machine with GPUs): the
@@ -439,6 +445,8 @@ def main() -> None:
         ),
         "",
         f"The venv: {versions(venv)}.",
+        "",
+        *HOW.splitlines(),
         "",
     ]
     for title, commands, reference in plan:

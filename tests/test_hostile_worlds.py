@@ -304,3 +304,39 @@ def test_json_nested_beyond_the_parser(world: World, tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert result.stderr.endswith("(nested too deeply)\n"), result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def test_every_command_on_a_world_with_every_hazard(world: World, tmp_path: Path) -> None:
+    """which, toolkits, snapshot, check, envs and fix (plan) on one world holding a FIFO,
+    loops, names that are not UTF-8, a NUL in ld.so.conf and a 4 GiB sparse file."""
+    usual(world)
+    replace_with(world, CUDART, os.mkfifo)
+    world.link("/opt/a", "/opt/b")
+    world.link("/opt/b", "/opt/a")
+    world.env["LD_LIBRARY_PATH"] = "/opt/a:/opt/caf\udce9"
+    world.file("/etc/ld.so.conf", "/opt/x\x00y\n")
+    os.mkdir(os.fsencode(world.real(ML_SITE)) + b"/caf\xe9-1.0.dist-info")
+    with world.real(f"{ML_SITE}/torch-2.5.1.dist-info/METADATA").open("ab") as handle:
+        handle.truncate(4 * GIB)
+    world_args = ["--root", str(world.root), "--env-file", str(world.write_env())]
+    snapshot = tmp_path / "snap.json"
+    for command in (
+        ["which", "libcudart.so.12", "--format", "json"],
+        ["which", "libcublas.so.12"],
+        ["toolkits", "--format", "json"],
+        ["snapshot", "-o", str(snapshot)],
+        ["envs", "--format", "json"],
+        ["fix", "--format", "json"],
+    ):
+        result = subprocess.run(
+            [*CUDAENV, *command, *world_args],
+            capture_output=True,
+            timeout=LIMIT_S,
+            check=False,
+        )
+        assert b"Traceback" not in result.stderr, command
+        assert result.returncode in (0, 1), (command, result.stderr)
+    checked = subprocess.run(
+        [*CUDAENV, "check", str(snapshot)], capture_output=True, timeout=LIMIT_S, check=False
+    )
+    assert checked.returncode == 0, checked.stderr

@@ -8,6 +8,7 @@ come back, and no check may stop on what the probes handed it (``check-failed`` 
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -58,13 +59,8 @@ def _build() -> tuple[World, dict[str, bytes]]:
 
 
 WORLD, ORIGINALS = _build() if HAVE_GCC else (None, {})
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _remove_the_world() -> object:
-    yield
-    if WORLD is not None:
-        shutil.rmtree(WORLD.base, ignore_errors=True)
+if WORLD is not None:  # built at import, so removed at exit even when no test of it runs
+    atexit.register(shutil.rmtree, WORLD.base, ignore_errors=True)
 
 
 def diagnosed_with(path: str, content: bytes) -> set[str]:

@@ -26,11 +26,12 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import run_timed
 
 TESTS = Path(__file__).resolve().parent.parent / "tests"
 
@@ -48,25 +49,11 @@ print(count)
 """
 
 
-GNU_TIME = Path("/usr/bin/time")
-
-
 def run_once(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, int, bytes]:
-    """Seconds, peak resident KiB, stdout.
-
-    The peak comes from GNU time (Debian's ``time``), 0 without it: a child forked from this
-    Python counts this process's pages in its own ``ru_maxrss``, so only a small launcher
-    can measure it."""
-    with tempfile.NamedTemporaryFile("r") as peak_file:
-        timer = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name] if GNU_TIME.exists() else []
-        start = time.perf_counter()
-        child = subprocess.Popen([*timer, *command], env=env, cwd=cwd, stdout=subprocess.PIPE)
-        out, _ = child.communicate()
-        elapsed = time.perf_counter() - start
-        if child.returncode not in (0, 1):  # 1: some environment has an error finding
-            raise SystemExit(f"{command[:3]} exited {child.returncode}")
-        text = peak_file.read().strip().splitlines()
-    peak = int(text[-1]) if timer and text else 0
+    """Seconds, peak resident KiB and stdout of one run (``_timing.run_timed``)."""
+    elapsed, peak, status, out = run_timed(command, env, cwd, capture=True)
+    if status not in (0, 1):  # 1: some environment has an error finding
+        raise SystemExit(f"{command[:3]} exited {status}")
     return elapsed, peak, out
 
 

@@ -27,15 +27,15 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple, Optional
 
+from _timing import run_timed
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-GNU_TIME = Path("/usr/bin/time")
 PACKAGES = [
     "torch==2.13.0",
     "cupy-cuda12x",
@@ -98,21 +98,7 @@ class Result(NamedTuple):
 
 def run_once(command: Command) -> tuple[float, int, int]:
     """Seconds, peak resident KiB (GNU time, 0 without it) and exit status of one run."""
-    with tempfile.NamedTemporaryFile("r") as peak_file:
-        timer = [str(GNU_TIME), "-f", "%M", "-o", peak_file.name] if GNU_TIME.exists() else []
-        start = time.perf_counter()
-        status = subprocess.run(
-            [*timer, *command.argv],
-            env=command.env,
-            cwd=command.cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        ).returncode
-        elapsed = time.perf_counter() - start
-        lines = peak_file.read().strip().splitlines()
-    peak = int(lines[-1]) if timer and lines and lines[-1].isdigit() else 0
+    elapsed, peak, status, _ = run_timed(command.argv, command.env, command.cwd)
     return elapsed, peak, status
 
 

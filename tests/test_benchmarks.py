@@ -11,46 +11,40 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def test_envs_speed_runs_on_a_small_machine(tmp_path: Path) -> None:
+def benchmark(script: str, *args: str) -> str:
+    """Run ``benchmarks/SCRIPT`` as a user does; its standard output."""
     result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "envs_speed.py"),
-            *("--machine", str(tmp_path / "m"), "--envs", "4", "--packages", "12"),
-            *("--runs", "1"),
-        ],
+        [sys.executable, str(BENCHMARKS / script), *args],
         capture_output=True,
         text=True,
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_envs_speed_runs_on_a_small_machine(tmp_path: Path) -> None:
+    stdout = benchmark(
+        "envs_speed.py",
+        *("--machine", str(tmp_path / "m"), "--envs", "4", "--packages", "12", "--runs", "1"),
+    )
     # 4 envs + base + 2 pixi = 7 conda prefixes; 3 venvs, a uv project, pipx, a uv tool,
     # pyenv; and the system Python when PATH (/usr/bin:/bin) has one
     summary = re.search(
-        r"(\d+) environments found by cudaenv, ([\d,]+) conda-meta records in (\d+)", result.stdout
+        r"(\d+) environments found by cudaenv, ([\d,]+) conda-meta records in (\d+)", stdout
     )
-    assert summary is not None, result.stdout
+    assert summary is not None, stdout
     assert int(summary.group(3)) == 7
     system = any(Path("/usr/bin", name).exists() for name in ("python3", "python"))
     assert int(summary.group(1)) == 7 + 3 + 1 + 1 + 1 + 1 + system
     for row in ("read+parse every record", "cudaenv envs --jobs 1", "python -c pass"):
-        assert re.search(rf"^{re.escape(row)}\s+\d+\.\d+", result.stdout, re.MULTILINE), row
+        assert re.search(rf"^{re.escape(row)}\s+\d+\.\d+", stdout, re.MULTILINE), row
 
 
 def test_fleet_speed_runs_and_checks_its_answer() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "fleet_speed.py"),
-            *("--nodes", "20", "--variants", "2", "--runs", "1"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "20 node snapshots" in result.stdout
-    assert re.search(r"^aggregate\(\) on parsed documents\s+\d+\.\d+", result.stdout, re.MULTILINE)
+    stdout = benchmark("fleet_speed.py", "--nodes", "20", "--variants", "2", "--runs", "1")
+    assert "20 node snapshots" in stdout
+    assert re.search(r"^aggregate\(\) on parsed documents\s+\d+\.\d+", stdout, re.MULTILINE)
 
 
 def test_the_peer_harness_measures_and_reports(tmp_path: Path) -> None:
@@ -58,18 +52,11 @@ def test_the_peer_harness_measures_and_reports(tmp_path: Path) -> None:
     machine: the tables and the targets come out, unmeasured targets said so."""
     report = tmp_path / "benchmarks.md"
     venv = Path(sys.executable).parent.parent
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCHMARKS / "run.py"),
-            *("--venv", str(venv), "--groups", "envs", "--envs", "4", "--packages", "12"),
-            *("--runs", "1", "--cache", str(tmp_path / "cache"), "--write", str(report)),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    benchmark(
+        "run.py",
+        *("--venv", str(venv), "--groups", "envs", "--envs", "4", "--packages", "12"),
+        *("--runs", "1", "--cache", str(tmp_path / "cache"), "--write", str(report)),
     )
-    assert result.returncode == 0, result.stderr
     text = report.read_text()
     assert "### Every environment: 4 conda envs \u00d7 12 packages" in text
     row = re.search(r"^\| `cudaenv envs` \| (\d+\.\d+) \|", text, re.MULTILINE)

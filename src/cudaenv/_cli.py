@@ -17,6 +17,7 @@ from typing import Any, NoReturn, Optional, TextIO
 
 from . import __version__
 from ._envscli import SURVEY_OPTIONS, add_survey_options
+from ._worldenv import ENV_FILE_VARIABLE, ROOT_VARIABLE, default_env_file, default_root
 from .errors import CudaenvError, UsageError, WorldError
 
 __all__ = ["main"]
@@ -124,21 +125,17 @@ def _build_parser() -> _Parser:
     return parser
 
 
-ROOT_VARIABLE, ENV_FILE_VARIABLE = "CUDAENV_ROOT", "CUDAENV_ENV_FILE"
-"""Defaults for --root and --env-file: a container that sees its host at /host, a fleet worker."""
-
-
 def _add_world_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
         metavar="DIR",
-        default=os.environ.get(ROOT_VARIABLE) or "/",
+        default=default_root(os.environ),
         help=f"diagnose the machine whose files are under DIR (default: ${ROOT_VARIABLE} or /)",
     )
     parser.add_argument(
         "--env-file",
         metavar="FILE",
-        default=os.environ.get(ENV_FILE_VARIABLE) or None,
+        default=default_env_file(os.environ),
         help=f"the shell's environment as a JSON object (default: ${ENV_FILE_VARIABLE} or this)",
     )
 
@@ -198,6 +195,20 @@ def read_json_object(
     if not isinstance(data, dict):
         raise error(f"{label}: {not_object}")
     return data
+
+
+def write_output(text: str, output: Optional[str], stdout: TextIO, what: str) -> None:
+    """``text`` to ``output`` (atomically, saying so on stderr), or to ``stdout``."""
+    if not output:
+        stdout.write(text)
+        return
+    from ._fix.journal import atomic_write
+
+    try:
+        atomic_write(os.path.abspath(output), text.encode())
+    except OSError as exc:
+        raise UsageError(f"{output}: {exc.strerror}") from None
+    sys.stderr.write(f"cudaenv: {what} written to {output}\n")
 
 
 def load_env_file(path: str) -> dict[str, str]:

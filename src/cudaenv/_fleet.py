@@ -129,6 +129,25 @@ def _without_identity(snapshot: dict[str, Any]) -> str:
     )
 
 
+def _comparable(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with its home and user name as placeholders (``/~``, ``<user>``).
+
+    Snapshots come redacted (``cudaenv snapshot``) or not (``--no-redact``, a Dask worker),
+    and users differ from node to node; neither is a difference in the CUDA stack.  Secrets
+    stay: the checks may need them, and what is shown is redacted as a whole."""
+    from ._redact import identity_rules, redact_tree, unredact_paths  # noqa: PLC0415
+
+    redacted = list(snapshot.get("redacted") or [])
+    if "home" not in redacted:
+        environ = snapshot.get("environ") or {}
+        rules = identity_rules(snapshot.get("home"), environ, None, secrets=False)
+        if rules.identity:
+            snapshot = redact_tree(snapshot, rules)
+            snapshot["redacted"] = sorted({*redacted, *rules.kinds()})
+    comparable: dict[str, Any] = unredact_paths(snapshot)
+    return comparable
+
+
 def _findings_of(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
     from ._checks import run_checks  # noqa: PLC0415 - only when a node sent no findings
     from .snapshot import Snapshot  # noqa: PLC0415
@@ -165,26 +184,32 @@ def _line(d: Any) -> str:  # noqa: ANN401 - a Difference
 
 def aggregate(nodes: Iterable[NodeInput], failed: Iterable[tuple[str, str]] = ()) -> Fleet:
     """Group the nodes by CUDA stack; the majority, the outliers and the findings' counts."""
+    # Per distinct document (equal but for the host name): its comparable form, findings, stack
+    forms: dict[str, dict[str, Any]] = {}
     checked: dict[str, list[dict[str, Any]]] = {}
     stacks: dict[str, tuple[str, dict[str, Any]]] = {}  # document key → (stack key, stack)
     by_stack: dict[str, list[NodeInput]] = {}
+    form_of: dict[str, dict[str, Any]] = {}  # node name → its comparable form
     findings_of: dict[str, list[dict[str, Any]]] = {}
     broken = list(failed)
     for node in nodes:
         key = _without_identity(node.snapshot)
+        if key not in forms:
+            forms[key] = _comparable(node.snapshot)
+        form = form_of[node.name] = forms[key]
         if node.findings is not None:
             findings = node.findings
         elif key in checked:
             findings = checked[key]
         else:
             try:
-                findings = checked[key] = _findings_of(node.snapshot)
+                findings = checked[key] = _findings_of(form)
             except ValueError as exc:  # a snapshot this version cannot read
                 broken.append((node.name, str(exc)))
                 continue
         findings_of[node.name] = findings
         if key not in stacks:
-            stack = cuda_stack(node.snapshot)
+            stack = cuda_stack(form)
             stacks[key] = (json.dumps(stack, sort_keys=True), stack)
         by_stack.setdefault(stacks[key][0], []).append(node)
     ordered = sorted(
@@ -197,11 +222,12 @@ def aggregate(nodes: Iterable[NodeInput], failed: Iterable[tuple[str, str]] = ()
     )
     outliers: list[Outlier] = []
     if ordered:
-        majority = min(ordered[0][1], key=lambda n: n.name).snapshot
+        majority = form_of[min(n.name for n in ordered[0][1])]
         majority_stack = groups[0].stack
         for index, (_, members) in enumerate(ordered[1:], start=1):
             for node in sorted(members, key=lambda n: n.name):
-                differs = _explaining(majority, majority_stack, node.snapshot, groups[index].stack)
+                form = form_of[node.name]
+                differs = _explaining(majority, majority_stack, form, groups[index].stack)
                 outliers.append(
                     Outlier(node.name, index, tuple(differs), tuple(findings_of[node.name]))
                 )

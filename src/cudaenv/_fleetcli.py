@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
-from typing import Any, Callable, Optional, TextIO
+from typing import Any, Callable, TextIO
 
 from .errors import UsageError
 
@@ -73,6 +71,7 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
     """The snapshots in a directory (``*.json``), and the files that are not snapshots."""
     from ._fleet import NodeInput
     from ._sharecli import load_snapshot_file
+    from .snapshot import is_snapshot_document
 
     if not os.path.isdir(directory):
         raise UsageError(f"--from {directory}: no such directory")
@@ -87,7 +86,7 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
         except UsageError as exc:
             failed.append((filename.rsplit(".", 1)[0], exc.message))
             continue
-        if not str(data.get("schema", "")).startswith("cudaenv.snapshot/"):
+        if not is_snapshot_document(data):
             failed.append((filename.rsplit(".", 1)[0], f"{filename}: not a cudaenv snapshot"))
             continue
         name = _node_name(data, filename)
@@ -134,43 +133,15 @@ def _scheduler_address(path: str) -> str:
     return address
 
 
-def comparable(nodes: list[Any]) -> list[Any]:
-    """Every node in one form: its home and user name as placeholders (``~``, ``<user>``).
-
-    Snapshots come redacted (``cudaenv snapshot``) or not (``--no-redact``, a Dask worker),
-    and users differ from node to node; neither is a difference in the CUDA stack.  Nodes
-    whose documents are equal but for the host name are converted once."""
-    from ._fleet import NodeInput
-    from ._redact import identity_rules, redact_tree, unredact_paths
-
-    done: dict[str, dict[str, Any]] = {}
-    out = []
-    for node in nodes:
-        data = node.snapshot
-        key = json.dumps({k: v for k, v in data.items() if k != "hostname"}, sort_keys=True)
-        if key not in done:
-            redacted = list(data.get("redacted") or [])
-            if "home" not in redacted:
-                environ = data.get("environ") or {}
-                # secrets stay: the whole output is redacted, and the checks may need them
-                rules = identity_rules(data.get("home"), environ, None, secrets=False)
-                if rules.identity:
-                    data = redact_tree(data, rules)
-                    data["redacted"] = sorted({*redacted, *rules.kinds()})
-            done[key] = unredact_paths(data)
-        form = dict(done[key], hostname=node.snapshot.get("hostname"))
-        out.append(NodeInput(node.name, form, node.findings))
-    return out
-
-
 def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
+    from ._cli import write_output
     from ._fleet import aggregate, fleet_to_dict
     from ._redact import Redaction, redact_text, redact_tree
     from ._render.fleet import render_fleet_markdown, render_fleet_text
     from ._render.json import json_document
 
     nodes, failed = _gather(args)
-    fleet = aggregate(comparable(nodes), failed)
+    fleet = aggregate(nodes, failed)
     rules = Redaction(secrets=True)  # also shows a redacted home as ~ again
     if args.format == "json":
         document = redact_tree(fleet_to_dict(fleet), rules)
@@ -185,7 +156,7 @@ def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
         text = redact_text(render_fleet_markdown(fleet), rules)
     else:
         text = redact_text(render_fleet_text(fleet), rules)
-    _write(text, args.output, stdout)
+    write_output(text, args.output, stdout, "fleet report")
     gate = args.fail_on
     if gate == "outlier" and fleet.outliers:
         return EXIT_FAIL_ON
@@ -195,19 +166,6 @@ def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
     if any(v["severity"] in severities for v in fleet.findings.values()):
         return EXIT_FAIL_ON
     return EXIT_OK
-
-
-def _write(text: str, output: Optional[str], stdout: TextIO) -> None:
-    if not output:
-        stdout.write(text)
-        return
-    from ._fix.journal import atomic_write
-
-    try:
-        atomic_write(os.path.abspath(output), text.encode())
-    except OSError as exc:
-        raise UsageError(f"{output}: {exc.strerror}") from None
-    sys.stderr.write(f"cudaenv: fleet report written to {output}\n")
 
 
 handlers: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {"fleet": _fleet}

@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from ._fleet import NodeInput
 from .errors import UsageError
+from .snapshot import is_snapshot_document
 
 __all__ = ["gather_from_dask"]
 
@@ -141,9 +142,7 @@ def _snapshot_of(answer: Any) -> tuple[Optional[dict[str, Any]], str]:  # noqa: 
         snapshot = json.loads(answer["stdout"])
     except (ValueError, RecursionError):
         return None, "cudaenv snapshot wrote no JSON document"
-    if not isinstance(snapshot, dict) or not str(snapshot.get("schema", "")).startswith(
-        "cudaenv.snapshot/"
-    ):
+    if not is_snapshot_document(snapshot):
         return None, "cudaenv snapshot wrote something other than a snapshot"
     return snapshot, ""
 

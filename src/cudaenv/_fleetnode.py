@@ -1,4 +1,4 @@
-"""What ``cudaenv fleet --scheduler`` runs on each Dask worker (standard library only).
+"""What ``cudaenv fleet --scheduler`` runs on each Dask worker (nothing beyond the stdlib).
 
 ``Client.run`` calls these outside the worker's task queue, so a worker busy with a
 long job still answers.  ``node_identity`` names the node: its host name and the world it
@@ -18,9 +18,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from ._worldenv import default_env_file, default_root
+
 __all__ = ["node_identity", "node_snapshot", "run_bounded"]
 
-_ROOT_VARIABLE, _ENV_FILE_VARIABLE = "CUDAENV_ROOT", "CUDAENV_ENV_FILE"  # as _cli's
 _STDERR_KEPT = 4000  # bytes: enough for cudaenv's one-line errors and a traceback's end
 
 
@@ -28,8 +29,8 @@ def node_identity() -> dict[str, str]:
     """Who this worker is, as far as a diagnosis is concerned."""
     return {
         "host": socket.gethostname(),
-        "root": os.environ.get(_ROOT_VARIABLE) or "/",
-        "env_file": os.environ.get(_ENV_FILE_VARIABLE) or "",
+        "root": default_root(os.environ),
+        "env_file": default_env_file(os.environ) or "",
         "python": sys.executable,
     }
 
@@ -40,7 +41,7 @@ async def node_snapshot(target: Optional[Sequence[str]], timeout: float) -> dict
     ``target`` is ``["--prefix", P]`` or ``["--python", X]``; without one, the environment
     of the worker's own interpreter, which is where the cluster's tasks run."""
     if target is None:
-        on_this_machine = (os.environ.get(_ROOT_VARIABLE) or "/") == "/"
+        on_this_machine = default_root(os.environ) == "/"
         target = ["--python", sys.executable] if on_this_machine else []
     argv = [sys.executable, "-m", "cudaenv", "snapshot", "--no-redact", *target]
     return await run_bounded(argv, timeout)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import Any, Callable, TextIO
 
 from .errors import SnapshotFormatError, UsageError, WorldError
@@ -64,7 +63,7 @@ def load_snapshot_file(path: str) -> dict[str, Any]:
 
 
 def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
-    from ._cli import load_env_file
+    from ._cli import load_env_file, write_output
     from ._redact import redact_tree, rules_for
     from ._render.json import json_document
     from .api import collect
@@ -80,17 +79,7 @@ def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
         rules = rules_for(snap, identity=True)
         data = redact_tree(data, rules)
         data["redacted"] = list(rules.kinds())
-    text = json_document(data)
-    if args.output:
-        from ._fix.journal import atomic_write
-
-        try:
-            atomic_write(os.path.abspath(args.output), text.encode())
-        except OSError as exc:
-            raise UsageError(f"{args.output}: {exc.strerror}") from None
-        sys.stderr.write(f"cudaenv: snapshot written to {args.output}\n")
-    else:
-        stdout.write(text)
+    write_output(json_document(data), args.output, stdout, "snapshot")
     return EXIT_OK
 
 
@@ -115,11 +104,12 @@ def _check(args: argparse.Namespace, stdout: TextIO) -> int:
 def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._diff import diff_snapshots
     from ._render.json import json_document
+    from .snapshot import is_snapshot_document
 
     before = load_snapshot_file(args.before)
     after = load_snapshot_file(args.after)
     for name, data in ((args.before, before), (args.after, after)):
-        if not str(data.get("schema", "")).startswith("cudaenv.snapshot/"):
+        if not is_snapshot_document(data):
             raise UsageError(f"{name}: not a cudaenv snapshot")
     differences = diff_snapshots(before, after)
     if args.format == "json":

@@ -60,9 +60,16 @@ __all__ = [
     "UserSite",
     "VenvConfig",
     "Workdir",
+    "is_snapshot_document",
 ]
 
 SNAPSHOT_SCHEMA = "cudaenv.snapshot/1"
+
+
+def is_snapshot_document(data: object) -> bool:
+    """A JSON value that says it is a cudaenv snapshot (of any version)."""
+    family = SNAPSHOT_SCHEMA.split("/", maxsplit=1)[0] + "/"
+    return isinstance(data, dict) and str(data.get("schema", "")).startswith(family)
 
 
 @record
@@ -672,8 +679,7 @@ class Snapshot:
         if not isinstance(data, dict):
             raise SnapshotFormatError("a snapshot is a JSON object")
         schema = data.get("schema")
-        family = SNAPSHOT_SCHEMA.split("/", maxsplit=1)[0]
-        if not isinstance(schema, str) or schema.split("/", maxsplit=1)[0] != family:
+        if not is_snapshot_document(data):
             raise SnapshotFormatError(f"not a cudaenv snapshot (schema {schema!r})")
         if schema != SNAPSHOT_SCHEMA:
             raise SnapshotFormatError(f"unsupported snapshot schema {schema!r}")

@@ -52,15 +52,6 @@ def _inside(prefix: str, path: str) -> bool:
     return real == real_prefix or real.startswith(real_prefix + "/")
 
 
-def _not_a_dir(path: str) -> Optional[str]:
-    """Why the journal cannot live at ``path`` (a link or a file where its directory goes)."""
-    if os.path.islink(path):
-        return f"it is a symbolic link to {os.readlink(path)}, not a directory"
-    if os.path.lexists(path) and not os.path.isdir(path):
-        return "it is not a directory"
-    return None
-
-
 def _undo(journal: Journal, environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
     files = journal.undo_files()
     packages = []
@@ -100,7 +91,10 @@ def apply_plan(plan: Plan, environ: Mapping[str, str], *, force: bool = False) -
         if not _inside(prefix, path):
             raise UsageError(f"refusing to write {path}: outside {prefix} (nothing was changed)")
     reasons = [(path, unsafe_target(path)) for path in targets]
-    reasons += [(path, _not_a_dir(path)) for path in (posixpath.dirname(journal_dir), journal_dir)]
+    reasons += [
+        (path, unsafe_target(path, directory=True))
+        for path in (posixpath.dirname(journal_dir), journal_dir)
+    ]
     for path, reason in reasons:
         if reason:
             raise UsageError(f"refusing to write {path}: {reason} (nothing was changed)")

@@ -62,8 +62,9 @@ MAX_EDITED_BYTES = 16 << 20
 """Larger than any activation script or .pth file: not a file cudaenv would edit."""
 
 _KINDS = (
-    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISREG, "a file"),
     (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symbolic link"),
     (stat.S_ISFIFO, "a FIFO"),
     (stat.S_ISCHR, "a device"),
     (stat.S_ISBLK, "a device"),
@@ -71,22 +72,25 @@ _KINDS = (
 )
 
 
-def unsafe_target(path: str) -> Optional[str]:
-    """Why cudaenv must not replace ``path`` (None when it may): only absent paths and
-    regular files of a plausible size are written, never what a link points at."""
+def unsafe_target(path: str, *, directory: bool = False) -> Optional[str]:
+    """Why cudaenv must not write ``path`` (None when it may): only absent paths and regular
+    files of a plausible size (with ``directory``: directories) are written into, never what
+    a link points at."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return exc.strerror or "unreadable"
-    for test, kind in _KINDS:
-        if test(st.st_mode):
-            where = f" to {os.readlink(path)}" if kind == "a symbolic link" else ""
-            return f"it is {kind}{where}, not a regular file"
-    if st.st_size > MAX_EDITED_BYTES:
-        return f"it is {st.st_size} bytes, not a file cudaenv edits"
-    return None
+    if directory and stat.S_ISDIR(st.st_mode):
+        return None
+    if not directory and stat.S_ISREG(st.st_mode):
+        if st.st_size > MAX_EDITED_BYTES:
+            return f"it is {st.st_size} bytes, not a file cudaenv edits"
+        return None
+    kind = next((kind for test, kind in _KINDS if test(st.st_mode)), "something else")
+    where = f" to {os.readlink(path)}" if stat.S_ISLNK(st.st_mode) else ""
+    return f"it is {kind}{where}, not a {'directory' if directory else 'regular file'}"
 
 
 def atomic_write(path: str, data: bytes, mode: Optional[int] = None) -> None:

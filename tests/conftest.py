@@ -47,6 +47,8 @@ SECRETS = {
     "CONDA_REPO_TOKEN": "SECRET-0002",
     "PIXI_AUTH_TOKEN": "SECRET-0003",
     "PIP_TARGET": "https://ana:SECRET-0004@pkgs.example.com/target",
+    # a list variable: redacted whole, before it is split on ':' into entries
+    "PYTHONPATH": "/srv/lib:https://ana:SECRET-0009@pkgs.example.com/py",
 }
 
 

@@ -78,3 +78,28 @@ def test_records_are_frozen_and_compare_by_value() -> None:
     with pytest.raises(AttributeError, match="frozen"):
         a.path = "/y"  # type: ignore[misc]
     assert not hasattr(a, "__dict__")
+
+
+def test_which_all_takes_no_name(world: World, tmp_path: Any) -> None:
+    """The spec's form: ``cudaenv which --from FILE --all --format json``, no NAME."""
+    import io
+    from contextlib import redirect_stderr
+
+    from cudaenv._cli import main
+    from cudaworld import pip_torch
+    from worlds import ML_SITE, ml_world
+
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    env = tmp_path / "env.json"
+    env.write_text(json.dumps(world.env))
+    common = ["--root", str(world.root), "--env-file", str(env), "--format", "json"]
+    program = f"{ML_SITE}/torch/_C.cpython-311-x86_64-linux-gnu.so"
+    out = io.StringIO()
+    assert main(["which", "--from", program, "--all", *common], out) == 0
+    names = [o["name"] for o in json.loads(out.getvalue())["objects"]]
+    assert "libtorch_cuda.so" in names
+    err = io.StringIO()
+    with redirect_stderr(err):
+        assert main(["which", *common], io.StringIO()) == 2
+    assert "needs a library NAME" in err.getvalue()

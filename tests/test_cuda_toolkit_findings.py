@@ -58,7 +58,7 @@ def test_conda_cudatoolkit_without_nvcc_anywhere(world: World) -> None:
     cudatoolkit_env(world)
     report = world.doctor()
     found = finding(report, "toolkit-runtime-only")
-    assert found["severity"] == "warning"
+    assert found["severity"] == "info"  # conda torch's runtime; nothing asks for a build
     assert "conda install -n ml -c nvidia cuda-nvcc=11.8 cuda-cudart-dev=11.8" in found["fix"]
     world.env["CUDA_HOME"] = ML  # the user is trying to build against it
     report = world.doctor()
@@ -205,9 +205,30 @@ def test_env_toolkit_found_anyway_is_a_note(world: World) -> None:
 def test_only_toolkit_not_found_by_torch_is_an_error(world: World) -> None:
     ml_world(world)
     world.toolkit("/opt/cuda-12.4", "12.4.1")  # no /usr/local/cuda link, nvcc not on PATH
+    # nobody here builds: a note
+    assert finding(world.doctor(), "cuda-home-unset")["severity"] == "info"
+    torch_cuda(world, "12.4", "2.5.1")  # a CUDA torch's cpp_extension would find nothing
+    assert finding(world.doctor(), "cuda-home-unset")["severity"] == "warning"
+    world.dist(ML_SITE, "deepspeed", "0.15.1")  # JIT-builds its ops: the build is the goal
     found = finding(world.doctor(), "cuda-home-unset")
     assert found["severity"] == "error"
     assert "export CUDA_HOME=/opt/cuda-12.4" in found["fix"]
+
+
+def test_an_incomplete_toolkit_speaks_for_the_builds_in_sight(world: World) -> None:
+    """This build machine's case: an nvcc wrapper in /usr/local/bin, no headers under
+    /usr/local.  A CPU torch has no CUDA cpp_extension: nothing above info."""
+    ml_world(world)
+    world.toolkit("/usr/local/cuda-13.0", "13.0.88")
+    world.file("/usr/local/bin/nvcc", '#!/bin/sh\nexec /usr/local/cuda-13.0/bin/nvcc "$@"\n', 0o755)
+    world.env["PATH"] += ":/usr/local/bin"
+    world.dist(ML_SITE, "torch", "2.13.0+cpu")
+    world.file(f"{ML_SITE}/torch/version.py", "__version__ = '2.13.0+cpu'\ncuda = None\n")
+    assert_diagnosis(world.doctor(), max_severity="info")
+    torch_cuda(world, "13.0", "2.13.0")
+    assert finding(world.doctor(), "toolkit-incomplete")["severity"] == "warning"
+    world.env["CUDA_HOME"] = "/usr/local"
+    assert finding(world.doctor(), "toolkit-incomplete")["severity"] == "error"
 
 
 def test_two_toolkits_and_none_in_the_env_is_not_cuda_home_unset(world: World) -> None:

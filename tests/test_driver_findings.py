@@ -306,8 +306,22 @@ def test_without_gpu_code_a_cuda_13_build_cannot_serve_pascal(world: World) -> N
     torch_world(world, torch_cuda="13.0")
     driver(world, "580.65.06", gpus=("NVIDIA GeForce GTX 1080 Ti",))
     found = finding(world.doctor(), "gpu-arch-unsupported")
-    assert any("cannot compile for 6.1" in e for e in found["evidence"])
+    assert any("compiles for no 6.x architecture that runs on 6.1" in e for e in found["evidence"])
     assert any("whl/cu126" in fix for fix in found["fix"])
+
+
+def test_without_gpu_code_older_sass_of_the_same_major_serves(world: World) -> None:
+    """A cu113 build cannot compile for 8.9, but its sm_86 runs on an RTX 4090 (8.9)."""
+    torch_world(world, torch_cuda="11.3")
+    driver(world, "550.54.14", gpus=("NVIDIA GeForce RTX 4090",))
+    assert "gpu-arch-unsupported" not in world.codes()
+
+
+def test_without_gpu_code_no_major_8_build_runs_on_hopper(world: World) -> None:
+    torch_world(world, torch_cuda="11.7")  # CUDA 11.7 knows sm_87 at most: nothing of 9.x
+    driver(world, "550.54.14", gpus=("NVIDIA H100 80GB HBM3",))
+    found = finding(world.doctor(), "gpu-arch-unsupported")
+    assert any("no 9.x architecture" in e for e in found["evidence"])
 
 
 def test_without_gpu_code_a_cuda_12_build_is_not_judged(world: World) -> None:

@@ -7,6 +7,7 @@ answer (``cudaenv which --from PROGRAM --all``).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -30,7 +31,11 @@ def model(program: Path, env: dict[str, str], cwd: Path) -> dict[str, dict[str, 
         from_file=str(program),
         every=True,
     )
-    return {o["name"]: o for o in answer["objects"]}
+    objects = {o["name"]: o for o in answer["objects"]}
+    for entry in objects.values():  # relative paths are opened from the working directory
+        if entry["path"] and not entry["path"].startswith("/"):
+            entry["path"] = os.path.normpath(cwd / entry["path"])
+    return objects
 
 
 Expectation = dict[str, tuple[Optional[str], Optional[str]]]
@@ -54,7 +59,7 @@ def agree(program: Path, env: dict[str, str], cwd: Path, *, expect: Expectation)
         trace = which(
             name, "/", {**env, "PWD": str(cwd), "PATH": "/nonexistent"}, from_file=str(program)
         )
-        ours_tried = [t["path"] for t in trace["tried"]]
+        ours_tried = [os.path.normpath(cwd / t["path"]) for t in trace["tried"]]
         assert existing_dir_attempts(ours_tried) == existing_dir_attempts(search.tried), name
 
 
@@ -196,6 +201,33 @@ def test_ld_library_path_with_missing_and_empty_entries(tmp_path: Path) -> None:
         env,
         tmp_path / "work",
         expect={"libf.so.1": (str(tmp_path / "work/libf.so.1"), "ld_library_path")},
+    )
+
+
+def test_relative_entries_are_opened_from_the_working_directory(tmp_path: Path) -> None:
+    """glibc keeps relative LD_LIBRARY_PATH and DT_RPATH entries as written: the file is
+    opened relative to the working directory, and ``which`` says so."""
+    lib = library(tmp_path / "work/rel", "libf.so.1")
+    app = compile_elf(tmp_path / "bin/app", MAIN, shared=False, link=[lib])
+    env = {"LD_LIBRARY_PATH": "rel"}
+    expect: Expectation = {"libf.so.1": (str(tmp_path / "work/rel/libf.so.1"), "ld_library_path")}
+    agree(app, env, tmp_path / "work", expect=expect)
+    answer = which("libf.so.1", "/", {**env, "PWD": str(tmp_path / "work")}, from_file=str(app))
+    assert answer["path"] == "rel/libf.so.1"
+    other = compile_elf(tmp_path / "bin/other", MAIN, shared=False, link=[lib], rpath="rel")
+    agree(other, {}, tmp_path / "work", expect={"libf.so.1": (expect["libf.so.1"][0], "rpath")})
+    answer = which("libf.so.1", "/", {"PWD": str(tmp_path / "work")}, from_file=str(other))
+    assert (answer["path"], answer["via"]) == ("rel/libf.so.1", "rpath")
+
+
+def test_origin_in_ld_library_path_is_the_programs_directory(tmp_path: Path) -> None:
+    lib = library(tmp_path / "pkg/lib", "libf.so.1")
+    app = compile_elf(tmp_path / "pkg/bin/app", MAIN, shared=False, link=[lib])
+    agree(
+        app,
+        {"LD_LIBRARY_PATH": "$ORIGIN/../lib"},
+        tmp_path,
+        expect={"libf.so.1": (str(tmp_path / "pkg/lib/libf.so.1"), "ld_library_path")},
     )
 
 

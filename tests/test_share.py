@@ -157,12 +157,13 @@ def test_no_output_carries_a_planted_secret(secret_world: World, tmp_path: Path)
     snapshot.write_text(outputs["snapshot"])
     outputs["check"] = run("check", str(snapshot), "--format", "markdown")
     for name, text in outputs.items():
-        for number in (1, 2, 3, 4, 6, 7, 8):
+        for number in (1, 2, 3, 4, 6, 7, 8, 9):
             assert f"SECRET-000{number}" not in text, (name, number)
     # and they were there to leak: --no-redact keeps them
     kept = run("doctor", *args, "--format", "json", "--no-redact")
     assert "SECRET-0001" in kept
     assert "SECRET-0004" in kept
+    assert "SECRET-0009" in kept
 
 
 def test_markdown_redacts_home_user_and_host(gpu_world: World) -> None:

@@ -115,6 +115,32 @@ def test_user_installed_torch_for_the_bare_system_python_is_its_normal_home(worl
     assert_diagnosis(report, max_severity="info")
 
 
+def test_another_cupy_in_the_user_site_is_shadowing_not_two_cupys(world: World) -> None:
+    """cupy-cuda12x in ~/.local and cupy-cuda11x in the env are two sys.path entries: the
+    earlier wins. Two distributions in one directory is cupy-multiple-packages."""
+    with_frameworks(world)
+    world.dist(ML_SITE, "cupy-cuda11x", "13.3.0")
+    world.dist(USER_SITE, "cupy-cuda12x", "13.3.0")
+    report = world.doctor()
+    assert_diagnosis(report, must=["user-site-shadowing"], must_not=["cupy-multiple-packages"])
+    found = finding(report, "user-site-shadowing")
+    assert (
+        "shadows: cupy-cuda12x 13.3.0 (hides the environment's cupy-cuda11x 13.3.0)"
+        in (found["evidence"])
+    )
+    world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")  # now two in the env's own directory
+    assert "cupy-multiple-packages" in world.codes()
+
+
+def test_a_bare_python_has_a_user_site_too(world: World) -> None:
+    world.system_python("3.11")
+    world.dist("/usr/lib/python3/dist-packages", "cupy-cuda11x", "12.2.0", installer="debian")
+    world.dist(USER_SITE, "cupy-cuda12x", "13.3.0")
+    report = world.doctor()
+    assert report["target"]["kind"] == "system"
+    assert_diagnosis(report, must=["user-site-shadowing"], must_not=["cupy-multiple-packages"])
+
+
 def test_user_site_with_unrelated_packages_is_fine(world: World) -> None:
     with_frameworks(world)
     world.dist(USER_SITE, "httpie", "3.2.4")

@@ -71,7 +71,11 @@ def _build_parser() -> _Parser:
     _add_output_options(doctor)
 
     which = sub.add_parser("which", help="which file the loader opens for a library, and why")
-    which.add_argument("name", help="a SONAME or file name, e.g. libcudart.so.12")
+    which.add_argument(
+        "name",
+        nargs="?",
+        help="a SONAME or file name, e.g. libcudart.so.12 (not needed with --all)",
+    )
     which.add_argument(
         "--from",
         dest="from_file",
@@ -300,6 +304,8 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
 
     if args.all and not args.from_file:
         raise UsageError("--all needs --from FILE (the object whose dependency tree to show)")
+    if not args.all and not args.name:
+        raise UsageError("which needs a library NAME (or --from FILE --all for the whole tree)")
     if not os.path.isdir(args.root):
         raise WorldError(f"--root {args.root}: no such directory")
     environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
@@ -308,7 +314,7 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
     ):
         raise UsageError(f"--from {args.from_file}: no such file")
     answer = which(
-        args.name,
+        args.name or "",
         args.root,
         environ,
         from_file=args.from_file,

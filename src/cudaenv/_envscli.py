@@ -104,7 +104,7 @@ def _renderer(args: argparse.Namespace, color: bool, width: int) -> Optional[Cal
 def run_survey(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._cli import _use_color, load_env_file
     from ._host import Host, SharedReads
-    from ._redact import Redaction, identity_rules, redact_text, redact_tree
+    from ._redact import Redaction, identity_rules, redact_text, redact_tree, secret_literals
     from ._render.envs import render_survey, survey_to_dict
     from ._survey import survey
     from ._surveyed import about_the_environment
@@ -158,7 +158,7 @@ def run_survey(args: argparse.Namespace, stdout: TextIO) -> int:
     elif args.format == "markdown":
         rules = identity_rules(result.home, result.environ, result.hostname)
     else:
-        rules = Redaction(secrets=True)
+        rules = Redaction(secrets=True, literals=secret_literals(result.environ))
     if args.format == "json":
         import json
 

@@ -102,7 +102,7 @@ def _diagnose(args: argparse.Namespace, root: str = "/") -> tuple[Report, dict[s
 def _fix(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._fix.plan import build_plan
     from ._fix.render import plan_json, plan_text
-    from ._redact import Redaction, redact_text, redact_tree
+    from ._redact import Redaction, redact_text, redact_tree, secret_literals
 
     root = getattr(args, "root", "/") or "/"
     live = os.path.abspath(root) == "/"
@@ -113,7 +113,7 @@ def _fix(args: argparse.Namespace, stdout: TextIO) -> int:
     report, environ = _diagnose(args, root)
     plan = build_plan(report, force=args.force, info=args.info)
     shell = args.shell or _shell_default(environ)
-    rules = Redaction(secrets=not args.no_redact)
+    rules = Redaction(secrets=not args.no_redact, literals=secret_literals(environ))
     if args.format == "json" and not args.apply:
         document = redact_tree(plan_json(plan, environ, files=live), rules)
         stdout.write(json.dumps(document, indent=2) + "\n")

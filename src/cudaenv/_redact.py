@@ -32,6 +32,7 @@ __all__ = [
     "redact_text",
     "redact_tree",
     "rules_for",
+    "secret_literals",
     "secret_name",
     "unredact_paths",
 ]
@@ -67,6 +68,9 @@ class Redaction:
     user: Optional[str] = None
     host: Optional[str] = None
     secrets: bool = True
+    literals: tuple[str, ...] = ()
+    """Secrets found in whole variable values (see :func:`secret_literals`), redacted
+    wherever a piece of them turns up: a value split on ``:`` no longer looks like a URL."""
 
     @property
     def identity(self) -> bool:
@@ -88,9 +92,36 @@ def _secrets(text: str) -> str:
     )
 
 
+_SHORT_SECRET = 4
+"""Shorter secrets are redacted only where they stand before an ``@`` (``pw@host``):
+replacing two letters everywhere would garble the report."""
+
+
+def secret_literals(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The secrets in the environment's values, each value taken whole before any splitting:
+    URL passwords (``https://user:pw@host``) and the values of secret-named variables."""
+    found: set[str] = set()
+    for name, value in environ.items():
+        if secret_name(name) and len(value) >= _SHORT_SECRET:
+            found.add(value)
+        for match in _URL_USERINFO.finditer(value):
+            userinfo = match.group(0)[len(match.group(1)) : -1]
+            _, colon, password = userinfo.partition(":")
+            found.add(password if colon else userinfo)
+    return tuple(sorted((f for f in found if f), key=len, reverse=True))
+
+
+def _literal_secrets(text: str, literals: tuple[str, ...]) -> str:
+    for literal in literals:
+        if literal in text:
+            pattern = re.escape(literal) + ("" if len(literal) >= _SHORT_SECRET else "(?=@)")
+            text = re.sub(pattern, REDACTED, text)
+    return text
+
+
 def redact_text(text: str, rules: Redaction) -> str:
     if rules.secrets:
-        text = _secrets(text)
+        text = _literal_secrets(_secrets(text), rules.literals)
     if rules.home and rules.home not in ("/", ""):
         home = re.escape(rules.home.rstrip("/"))
         text = re.sub(rf"{home}(?=/|$|[:\s'\",)\]])", HOME_MARK, text)
@@ -138,7 +169,7 @@ def unredact_paths(value: Any) -> Any:  # noqa: ANN401
 def rules_for(snapshot: Snapshot, *, identity: bool, secrets: bool = True) -> Redaction:
     """The redaction of one machine's identity (its home, user and host) and secrets."""
     if not identity:
-        return Redaction(secrets=secrets)
+        return Redaction(secrets=secrets, literals=secret_literals(snapshot.environ))
     return identity_rules(snapshot.home, snapshot.environ, snapshot.hostname, secrets=secrets)
 
 
@@ -159,6 +190,7 @@ def identity_rules(
         user=user if user and user != "root" else None,
         host=hostname,
         secrets=secrets,
+        literals=secret_literals(environ),
     )
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ._host import Host
 
 if TYPE_CHECKING:
+    from ._probes.loader import LoaderModel
     from .findings import Report
     from .snapshot import Resolution, Snapshot
 
@@ -120,18 +121,18 @@ def which(
             tree = model.dlopen(start, model.main)
             requester = model.object_for(start)
     if every:
-        return {"objects": [_tree_entry(r) for r in tree]}
+        return {"objects": [_tree_entry(r, model) for r in tree]}
     for resolution in tree:
         if resolution.name == name:
-            return _resolution(resolution)
-    return _resolution(model.find(name, requester))
+            return _resolution(resolution, model)
+    return _resolution(model.find(name, requester), model)
 
 
-def _tree_entry(resolution: Resolution) -> dict[str, Any]:
+def _tree_entry(resolution: Resolution, model: LoaderModel) -> dict[str, Any]:
     entry = {
         "needed_by": resolution.needed_by,
         "name": resolution.name,
-        "path": resolution.path,
+        "path": model.as_opened(resolution.path),
         "via": resolution.via,
     }
     if resolution.error:
@@ -139,13 +140,17 @@ def _tree_entry(resolution: Resolution) -> dict[str, Any]:
     return entry
 
 
-def _resolution(resolution: Resolution) -> dict[str, Any]:
+def _resolution(resolution: Resolution, model: LoaderModel) -> dict[str, Any]:
+    # paths as the loader opens them (spec: "path as seen"): relative entries stay relative
     result = {
         "name": resolution.name,
-        "path": resolution.path,
+        "path": model.as_opened(resolution.path),
         "via": resolution.via,
         "needed_by": resolution.needed_by,
-        "tried": [{"path": a.path, "via": a.via, "result": a.result} for a in resolution.tried],
+        "tried": [
+            {"path": model.as_opened(a.path), "via": a.via, "result": a.result}
+            for a in resolution.tried
+        ],
     }
     if resolution.error:
         result["error"] = resolution.error

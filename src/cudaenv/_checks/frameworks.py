@@ -336,7 +336,16 @@ def _cupy_dists(s: Snapshot) -> list[Distribution]:
 
 
 def cupy_multiple_packages(s: Snapshot) -> Iterator[Finding]:
-    dists = _cupy_dists(s)
+    # Two CuPy distributions in one directory overwrote each other's files. In different
+    # sys.path entries the earlier one simply wins: user-site-shadowing and the PYTHONPATH
+    # findings speak for that.
+    by_directory: dict[str, list[Distribution]] = {}
+    for dist in _cupy_dists(s):
+        by_directory.setdefault(posixpath.dirname(dist.path), []).append(dist)
+    dists = next(
+        (ds for ds in by_directory.values() if len({canonicalize_name(d.name) for d in ds}) > 1),
+        [],
+    )
     names = sorted({canonicalize_name(d.name) for d in dists})
     if len(names) < 2:
         return

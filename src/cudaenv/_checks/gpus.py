@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Optional
 
 from .._knowledge.drivers import parse_version
-from .._knowledge.gpus import ARCH_CUDA, code_runs_on, cuda_can_target
+from .._knowledge.gpus import ARCH_CUDA, code_runs_on, cuda_can_target, sass_can_serve
 from ..actions import Action, manual
 from ..findings import Finding
 from ..snapshot import Framework, Gpu, Snapshot, Toolkit
@@ -33,12 +33,16 @@ def _verdict(f: Framework, gpu: Gpu) -> Optional[str]:
         listed = " ".join((*code.sass, *code.ptx))
         return f"{posixpath.basename(code.path)} carries {listed}: nothing runs on {cc}"
     # No GPU code to read (a stripped stand-in, an unreadable file): what the CUDA version
-    # alone proves.  A toolkit that cannot target the GPU produced no SASS for it, and none of
-    # these builds ships PTX old enough to JIT for an older GPU.
-    if f.cuda and "." in f.cuda and cuda_can_target(f.cuda, cc) is False:
+    # alone proves, by binary compatibility.  SASS of an older minor of the GPU's major runs
+    # on it, so only a toolkit that can compile for no X.Y ≤ the GPU's (same major) proves a
+    # miss; PTX is not assumed (none of these builds ships PTX that an unknown GPU can JIT).
+    if f.cuda and "." in f.cuda and sass_can_serve(f.cuda, cc) is False:
         first, last = ARCH_CUDA[cc]
         span = f"CUDA {first}" + (f" to {last}" if last else " or newer")
-        return f"built with CUDA {f.cuda}, which cannot compile for {cc} (that takes {span})"
+        return (
+            f"built with CUDA {f.cuda}, which compiles for no {cc.split('.')[0]}.x architecture "
+            f"that runs on {cc} ({cc} itself takes {span})"
+        )
     return None
 
 

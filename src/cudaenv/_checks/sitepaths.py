@@ -139,6 +139,14 @@ def pythonpath_other_env(s: Snapshot) -> Iterator[Finding]:
     )
 
 
+def _import_key(canonical_name: str) -> str:
+    """What two distributions must share to hide one another: the import package of a CUDA
+    framework family (``cupy`` for every cupy-cuda*), else the distribution's name; the
+    ``nvidia`` and ``cuda`` namespaces are shared by design, so their wheels keep their names."""
+    module = import_name_for_distribution(canonical_name)
+    return module if module is not None and module not in ("nvidia", "cuda") else canonical_name
+
+
 def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
     user = s.user_site
     if not user.enabled or user.path is None or s.target.prefix is None:
@@ -148,13 +156,13 @@ def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
         return
     user_dists = s.site_dirs[positions[0]].distributions
     # The user site hides only what comes after it on sys.path: for a venv with system
-    # site-packages that is the base's site-packages, never the venv's own.
-    after = by_name(
-        d
-        for site in s.site_dirs[positions[0] + 1 :]
-        if site.role == "site"
-        for d in site.distributions
-    )
+    # site-packages that is the base's site-packages, never the venv's own. What is hidden
+    # is an import package: cupy-cuda12x in the user site hides the env's cupy-cuda11x.
+    after: dict[str, list[Distribution]] = {}
+    for site in s.site_dirs[positions[0] + 1 :]:
+        if site.role == "site":
+            for d in site.distributions:
+                after.setdefault(_import_key(canonicalize_name(d.name)), []).append(d)
     everywhere = by_name(
         d for site in s.site_dirs if site.role == "site" for d in site.distributions
     )
@@ -167,8 +175,14 @@ def user_site_shadowing(s: Snapshot) -> Iterator[Finding]:
     severe = False
     for dist in user_dists:
         name = canonicalize_name(dist.name)
-        if name in after:
-            hidden = after[name][0].version
+        key = _import_key(name)
+        if key in after:
+            other = after[key][0]
+            hidden = (
+                other.version
+                if canonicalize_name(other.name) == name
+                else f"{other.name} {other.version}"
+            )
             shadowing.append(f"{dist.name} {dist.version} (hides the environment's {hidden})")
             severe = severe or is_cuda_relevant(name)
         elif name not in everywhere and is_cuda_relevant(name) and isolated_env:

@@ -64,6 +64,45 @@ def _torch(s: Snapshot) -> Optional[tuple[str, str]]:
     return None
 
 
+class BuildIntent:
+    """Who in this environment would build CUDA code with a toolkit, and how surely.
+
+    ``explicit`` names what says a build is intended (CUDA_HOME/CUDA_PATH set, a package that
+    compiles CUDA at run time, a toolkit installed into the environment itself); ``torch``
+    is a CUDA torch, whose cpp_extension builds with the toolkit when asked to.  A CPU torch
+    has no cpp_extension CUDA_HOME, and with nobody to build, a toolkit's gaps are a note."""
+
+    def __init__(self, s: Snapshot) -> None:
+        installed = {canonicalize_name(d.name) for site in s.site_dirs for d in site.distributions}
+        self.explicit: list[str] = [f"{v} is set" for v in _VARIABLES if s.environ.get(v)]
+        self.explicit += [
+            f"{name} builds CUDA code" for name in sorted(installed & _BUILD_PACKAGES)
+        ]
+        own = [t for t in s.toolkits if t.root == s.target.prefix and t.nvcc and t.exists]
+        if own and s.target.prefix:
+            self.explicit.append(f"the environment holds its own nvcc ({own[0].nvcc})")
+        torch = _torch(s)
+        self.torch = f"torch {torch[0]} (CUDA {torch[1]})" if torch else None
+
+    @property
+    def any(self) -> bool:
+        return bool(self.explicit) or self.torch is not None
+
+    def severity(self, when_intended: str) -> str:
+        """``when_intended`` where a build is asked for; at most a warning where only a CUDA
+        torch could build; info where nothing would."""
+        if self.explicit:
+            return when_intended
+        if self.torch is not None:
+            return "warning" if when_intended == "error" else when_intended
+        return "info"
+
+    def evidence(self) -> list[str]:
+        if not self.any:
+            return ["nothing here builds CUDA code (no CUDA torch, no CUDA_HOME, no JIT builder)"]
+        return [f"builds: {why}" for why in [*self.explicit, *([self.torch] if self.torch else [])]]
+
+
 def _best_toolkit(s: Snapshot, major: Optional[str] = None) -> Optional[Toolkit]:
     """A complete toolkit to suggest: the environment's own first, then one of ``major``."""
     complete = [t for t in s.toolkits if _complete(t) and t.source != "pip"]
@@ -177,7 +216,9 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
         + [f"{k}={v}" for k, v in variables.items()]
         + [f"installed: {name}" for name in sorted(installed & _BUILD_PACKAGES)],
         fixes,
-        severity="error" if build_evidence else "warning",
+        # conda's cudatoolkit is how conda torch got its runtime: with no build in sight
+        # it is a fact, not a fault
+        severity="error" if build_evidence else "info",
         actions=actions,
     )
 
@@ -186,7 +227,9 @@ def _build_toolkits(s: Snapshot) -> list[tuple[Toolkit, str]]:
     """Toolkits a build would use: torch's choice and the CUDA_HOME/CUDA_PATH roots."""
     found: list[tuple[Toolkit, str]] = []
     root, rule = _choice(s, "torch")
-    candidates = [(_toolkit(s, root), f"torch's cpp_extension ({rule})")]
+    # torch's order is also setup.py's usual one; name torch only where a CUDA torch is here
+    who = "torch's cpp_extension" if _torch(s) else "a build's usual search"
+    candidates = [(_toolkit(s, root), f"{who} ({rule})")]
     candidates += [(_by_variable(s, v), v) for v in _VARIABLES]
     for toolkit, why in candidates:
         if toolkit is not None and toolkit.exists and all(t.root != toolkit.root for t, _ in found):
@@ -195,6 +238,7 @@ def _build_toolkits(s: Snapshot) -> list[tuple[Toolkit, str]]:
 
 
 def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
+    intent = BuildIntent(s)
     for toolkit, why in _build_toolkits(s):
         if toolkit.source in ("pip", "conda-cudatoolkit"):
             continue  # runtime-only packages: toolkit-runtime-only speaks for them
@@ -243,13 +287,15 @@ def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
             f"The toolkit builds would use ({toolkit.root}) is incomplete",
             detail,
             [
-                f"used by {why}",
+                f"chosen by {why}",
                 (
                     f"{toolkit.root}: nvcc {toolkit.nvcc or 'none'}, headers "
                     f"{toolkit.include_dir or toolkit.targets_include or 'none'}"
                 ),
+                *intent.evidence(),
             ],
             fixes or [f"install the missing part of the CUDA {toolkit.version or ''} toolkit"],
+            severity=intent.severity("error"),
             actions=actions,
         )
 
@@ -401,6 +447,8 @@ def cuda_home_unset(s: Snapshot) -> Iterator[Finding]:
     else:
         severity = "warning"
         consequence = f"builds would use {picked.root} instead ({rule})"
+    intent = BuildIntent(s)
+    severity = intent.severity(severity)
     where = "the active environment's" if candidate is env_toolkit else "this machine's only one"
     env = s.target_env
     persist = (
@@ -415,7 +463,8 @@ def cuda_home_unset(s: Snapshot) -> Iterator[Finding]:
         f"CUDA_HOME and CUDA_PATH are unset: {consequence}.",
         [
             f"complete toolkit: {candidate.root} ({', '.join(candidate.named_by)})",
-            f"torch's cpp_extension would use: {root or 'nothing'} ({rule})",
+            f"a build's usual search (torch's order) finds: {root or 'nothing'} ({rule})",
+            *intent.evidence(),
         ],
         [persist],
         severity=severity,

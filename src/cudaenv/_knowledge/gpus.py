@@ -30,6 +30,7 @@ __all__ = [
     "cuda_can_target",
     "cuda_of_ptx_isa",
     "forward_compat_supported",
+    "sass_can_serve",
     "targets_of_cuda",
 ]
 
@@ -171,6 +172,21 @@ def cuda_can_target(cuda: str, capability: str) -> Optional[bool]:
     if version < parse_version(first)[:2]:
         return False
     return not (last is not None and version > parse_version(last)[:2])
+
+
+def sass_can_serve(cuda: str, capability: str) -> Optional[bool]:
+    """Whether a build made with toolkit ``cuda`` can hold SASS that runs on ``capability``:
+    SASS for X.Y runs on X.Z with Z ≥ Y, so some X.Y ≤ the GPU's that the toolkit compiles
+    for is enough (a CUDA 11.3 build's sm_86 runs on an 8.9 RTX 4090; nothing of major 8 runs
+    on 9.0).  None when the capability is unknown."""
+    if capability not in ARCH_CUDA:
+        return None
+    major, minor = _cc(capability)
+    return any(
+        cuda_can_target(cuda, cc) is True
+        for cc in ARCH_CUDA
+        if _cc(cc)[0] == major and _cc(cc)[1] <= minor
+    )
 
 
 def targets_of_cuda(cuda: str) -> list[str]:

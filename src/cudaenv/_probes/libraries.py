@@ -267,6 +267,19 @@ def _versioned_cuda(names: list[str]) -> tuple[str, ...]:
     return tuple(n for n in names if is_cuda_library(n) and re.search(r"\.so\.\d+$", n))
 
 
+def _cached_by_directory(host: Host, paths: set[str]) -> set[tuple[str, str]]:
+    """The cache's entries as (directory, file name), each directory by what it resolves to.
+
+    ldconfig scans a directory listed under two names once (``/lib/x86_64-linux-gnu`` and
+    ``/usr/lib/x86_64-linux-gnu`` on a merged-/usr system) and records its libraries under the
+    first name: the directory, not the spelling, says whether a library is cached."""
+    entries = set()
+    for path in paths:
+        directory, _, name = path.rpartition("/")
+        entries.add((host.resolve(directory or "/") or directory, name))
+    return entries
+
+
 def library_facts(
     host: Host,
     target: Target,
@@ -353,17 +366,14 @@ def library_facts(
             loaded = model.dlopen(shipped.path, model.main)
             objects = tuple(_library(host, owners, r) for r in loaded)
             trees.append(LibraryTree(shipped.owner.split(" ", 1)[1], shipped.path, objects))
-    cached: Optional[set[str]] = None  # built only when a conf directory has CUDA libraries
+    cached: Optional[set[tuple[str, str]]] = None  # built only when a conf dir has CUDA libs
     uncached = []
     for conf, directory in conf_dirs:
         cuda_names = host.listdir_parsed(directory, "cuda-versioned", _versioned_cuda) or ()
         if cuda_names and cached is None:
-            cached = model.cached_paths()
-        found = tuple(
-            n
-            for n in cuda_names
-            if cached is not None and posixpath.join(directory, n) not in cached
-        )
+            cached = _cached_by_directory(host, model.cached_paths())
+        where = host.resolve(directory) or directory
+        found = tuple(n for n in cuda_names if cached is not None and (where, n) not in cached)
         if found:
             uncached.append(UncachedLibraries(conf, directory, found))
     return Libraries(

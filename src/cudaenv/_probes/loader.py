@@ -140,10 +140,18 @@ class LoaderModel:
         self.defaults = self._default_dirs()
         self.lib_token = f"lib/{_MULTIARCH[self.machine]}" if self.multiarch else "lib64"
         self.hwcaps = self._supported_hwcaps()
-        cwd = host.cwd or "/"
-        # An unset or empty LD_LIBRARY_PATH adds nothing; an empty *entry* is the cwd.
-        llp = host.env("LD_LIBRARY_PATH")
-        self.ld_library_path = self._split(llp, ":;", None, cwd) if llp else []
+        self._relative: dict[str, str] = {}
+        """Directories named by a relative search-path entry → the entry as written: the
+        loader opens ``entry/NAME``, relative to the working directory."""
+        self.ld_library_path = self._ld_library_path(self.host.resolve(main) if main else None)
+
+    def _ld_library_path(self, program: Optional[str]) -> list[str]:
+        # An unset or empty LD_LIBRARY_PATH adds nothing; an empty *entry* is the cwd. Its
+        # $ORIGIN is the main program's directory (glibc expands it for programs that are not
+        # set-user-ID; the origin of the main map is its real path's directory).
+        llp = self.host.env("LD_LIBRARY_PATH")
+        origin = posixpath.dirname(program) if program else None
+        return self._split(llp, ":;", origin, self.host.cwd or "/") if llp else []
 
     # -- the machine --------------------------------------------------------------------------
 
@@ -260,12 +268,23 @@ class LoaderModel:
             if expanded is None:
                 continue
             directory = expanded or "."
-            if not directory.startswith("/"):
+            relative = not directory.startswith("/")
+            if relative:
                 directory = posixpath.join(cwd, directory)
             directory = self._tidy(directory)
+            if relative:
+                self._relative.setdefault(directory, expanded.rstrip("/") or ".")
             if directory not in dirs:
                 dirs.append(directory)
         return dirs
+
+    def as_opened(self, path: Optional[str]) -> Optional[str]:
+        """``path`` as the loader opens it: relative where a relative entry named it."""
+        if path is None or not self._relative:
+            return path
+        directory, _, name = path.rpartition("/")
+        written = self._relative.get(directory or "/")
+        return f"{written}/{name}" if written is not None else path
 
     def _tidy(self, path: str) -> str:
         """Drop ``..``, ``.`` and doubled slashes where that names the same directory."""
@@ -483,6 +502,8 @@ class LoaderModel:
             return [Resolution(path, None, None, (), None, info.error)]
         real = self.host.resolve(path) or path
         self.main = self._map(path, real, info, None, set(), origin=posixpath.dirname(real))
+        if "$" in (self.host.env("LD_LIBRARY_PATH") or ""):
+            self.ld_library_path = self._ld_library_path(real)  # $ORIGIN: this program's
         if info.interpreter and self.host.is_file(info.interpreter):
             # The dynamic linker is mapped first, under the name PT_INTERP gives it; a NEEDED
             # entry for its SONAME reuses that map.

@@ -174,6 +174,59 @@ def test_image_requires_a_newer_driver(world: World) -> None:
     assert any("NVIDIA_REQUIRE_CUDA" in e for e in found["evidence"])
 
 
+# NVIDIA's CUDA 12.4.1 images (nvidia/container-images/cuda, dist/12.4.1/.../base/Dockerfile)
+REQUIRE_12_4 = (
+    "cuda>=12.4 brand=tesla,driver>=470,driver<471 brand=unknown,driver>=470,driver<471 "
+    "brand=nvidia,driver>=470,driver<471 brand=nvidiartx,driver>=470,driver<471 "
+    "brand=geforce,driver>=470,driver<471 brand=geforcertx,driver>=470,driver<471 "
+    "brand=quadro,driver>=470,driver<471 brand=quadrortx,driver>=470,driver<471 "
+    "brand=titan,driver>=470,driver<471 brand=titanrtx,driver>=470,driver<471 "
+    "brand=tesla,driver>=525,driver<526 brand=unknown,driver>=525,driver<526 "
+    "brand=nvidia,driver>=525,driver<526 brand=nvidiartx,driver>=525,driver<526 "
+    "brand=geforce,driver>=525,driver<526 brand=geforcertx,driver>=525,driver<526 "
+    "brand=quadro,driver>=525,driver<526 brand=quadrortx,driver>=525,driver<526 "
+    "brand=titan,driver>=525,driver<526 brand=titanrtx,driver>=525,driver<526 "
+    "brand=tesla,driver>=535,driver<536 brand=unknown,driver>=535,driver<536 "
+    "brand=nvidia,driver>=535,driver<536 brand=nvidiartx,driver>=535,driver<536 "
+    "brand=geforce,driver>=535,driver<536 brand=geforcertx,driver>=535,driver<536 "
+    "brand=quadro,driver>=535,driver<536 brand=quadrortx,driver>=535,driver<536 "
+    "brand=titan,driver>=535,driver<536 brand=titanrtx,driver>=535,driver<536"
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "starts"),
+    [("535.183.01", True), ("545.29.06", False), ("550.54.14", True)],
+)
+def test_require_cuda_alternatives_any_one_starts_the_container(
+    world: World, version: str, starts: bool
+) -> None:
+    """Spaces separate alternatives, commas the terms of one (libnvidia-container's dsl.c):
+    a 12.4 image starts on a GeForce with R535 through its brand=geforce,driver>=535 branch;
+    no branch lists R545 (CUDA 12.3); R550 is CUDA 12.4."""
+    ml_world(world)
+    world.file("/.dockerenv", "")
+    driver(world, version, gpus=("NVIDIA GeForce RTX 3090",))
+    world.env.update(NVIDIA_REQUIRE_CUDA=REQUIRE_12_4, CUDA_VERSION="12.4.1")
+    if starts:
+        assert "driver-too-old" not in world.codes()
+    else:
+        found = finding(world.doctor(), "driver-too-old")
+        assert any("nvidia-container-cli refuses" in e for e in found["evidence"])
+
+
+def test_require_cuda_checks_every_variable_and_legacy_images(world: World) -> None:
+    ml_world(world)
+    world.file("/.dockerenv", "")
+    driver(world, "535.183.01", gpus=("NVIDIA A100-SXM4-80GB",))
+    world.env["CUDA_VERSION"] = "12.4.1"  # a legacy image: cuda>=12.4, no alternatives
+    assert "driver-too-old" in world.codes()
+    world.env["NVIDIA_DISABLE_REQUIRE"] = "yes"  # not a Go true value: still checked
+    assert "driver-too-old" in world.codes()
+    world.env["NVIDIA_DISABLE_REQUIRE"] = "1"
+    assert "driver-too-old" not in world.codes()
+
+
 def test_ptx_newer_than_the_driver_must_be_jit_compiled(world: World) -> None:
     """An RTX 5090 has no SASS in this build, only PTX ISA 9.0 (CUDA 13.0): R570 cannot JIT it."""
     code = gpu_code_for(["sm_80", "sm_90"], ["compute_90"])

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from typing import Optional
 
+from .._knowledge.container_require import brands_of_model, disables_require, evaluate, requirements
 from .._knowledge.drivers import (
     MVC_MIN_DRIVER,
     Compatibility,
@@ -454,14 +455,19 @@ def driver_too_old(s: Snapshot) -> Iterator[Finding]:
                 )
                 cudas.append(built)
     container = d.container
-    if container is not None and container.require_cuda and not container.disable_require:
-        match = re.search(r"cuda>=(\d+\.\d+)", container.require_cuda)
-        if match and parse_version(match.group(1)) > parse_version(d.cuda):
+    if container is not None and not disables_require(s.environ.get("NVIDIA_DISABLE_REQUIRE")):
+        gpus = [(g.capability, brands_of_model(g.model)) for g in s.gpus]
+        for variable, constraint in requirements(s.environ):
+            verdict = evaluate(constraint, cuda=d.cuda, driver=d.version, gpus=gpus)
+            if verdict != "refused":
+                continue  # one alternative holds (or the files cannot tell): it starts
             problems.append(
-                f"the image requires NVIDIA_REQUIRE_CUDA={container.require_cuda}; "
-                "nvidia-container-cli refuses to start it on this driver"
+                f"the image requires {variable}={constraint}; no alternative holds for driver "
+                f"{d.version} (CUDA {d.cuda}), so nvidia-container-cli refuses to start it"
             )
-            cudas.append(match.group(1))
+            match = re.search(r"cuda>=(\d+\.\d+)", constraint)
+            if match:
+                cudas.append(match.group(1))
     for choice in s.toolkit_choices:
         if choice.consumer != "torch" or not choice.root:
             continue

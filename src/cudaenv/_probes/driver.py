@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Optional
 
 from .._host import Host
+from .._knowledge.container_require import disables_require
 from .._knowledge.drivers import cuda_of_driver
 from .._knowledge.gpus import capability_of_model, forward_compat_supported
 from .._records import record_fields
@@ -194,7 +195,7 @@ def _container(host: Host) -> Optional[Container]:
         kind = "kubernetes"
     else:
         kind = "container"
-    disable = (host.env("NVIDIA_DISABLE_REQUIRE") or "").lower() in ("1", "true", "yes")
+    disable = disables_require(host.env("NVIDIA_DISABLE_REQUIRE"))
     return Container(
         kind=kind,
         markers=markers + (("KUBERNETES_SERVICE_HOST",) if kubernetes else ()),

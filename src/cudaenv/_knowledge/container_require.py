@@ -149,7 +149,8 @@ def evaluate(
     if not alternatives:
         return "satisfied"
     verdicts: list[Optional[bool]] = []
-    for gpu in list(gpus) or [None]:
+    candidates: list[Optional[GpuFacts]] = [*gpus] if gpus else [None]
+    for gpu in candidates:
         answers = [_alternative(terms, cuda, driver, gpu) for terms in alternatives]
         if any(a is True for a in answers):
             verdicts.append(True)

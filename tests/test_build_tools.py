@@ -3,6 +3,8 @@ ptxas and libdevice, Triton's ptxas."""
 
 from __future__ import annotations
 
+import pytest
+
 from cudaworld import driver
 from worlds import ML, ML_SITE, World, assert_diagnosis, finding, ml_world
 
@@ -115,6 +117,57 @@ def test_xla_with_its_nvcc_wheel_is_quiet(world: World) -> None:
     world.dist(ML_SITE, "nvidia-cuda-nvcc-cu12", "12.6.85")
     report = world.doctor()
     assert_diagnosis(report, must_not=["toolkit-older-than-framework"], max_severity="info")
+
+
+def jax_release(world: World, version: str) -> None:
+    """jax[cuda12] at ``version`` with its nvcc wheel (ptxas 12.6.85), and an old CUDA 11.2
+    toolkit's bin/ on PATH."""
+    world.dist(ML_SITE, "jax", version)
+    world.dist(ML_SITE, "jaxlib", version)
+    world.dist(
+        ML_SITE,
+        "jax-cuda12-plugin",
+        version,
+        requires=["nvidia-cuda-nvcc-cu12>=12.1.105; extra == 'with-cuda'"],
+    )
+    world.dist(ML_SITE, "jax-cuda12-pjrt", version)
+    base = f"{ML_SITE}/nvidia/cuda_nvcc"
+    world.file(f"{base}/bin/ptxas", "stand-in\n", 0o755)
+    world.file(f"{base}/nvvm/libdevice/libdevice.10.bc", "bitcode\n")
+    world.dist(ML_SITE, "nvidia-cuda-nvcc-cu12", "12.6.85")
+    old = world.toolkit("/opt/cuda-11.2", "11.2.2")
+    world.file(f"{old}/nvvm/libdevice/libdevice.10.bc", "bitcode\n")
+    world.env["PATH"] = f"{old}/bin:" + world.env["PATH"]
+
+
+@pytest.mark.parametrize(
+    ("jaxlib", "rule"),
+    [
+        # ≤ 0.4.23: ptxas on PATH first (TSL's PreferPtxasFromPath() is true)
+        ("0.4.23", "ptxas on PATH"),
+        # 0.4.24 and 0.4.25: jax's data dir (the nvcc wheel), then PATH
+        ("0.4.25", "pip cuda_nvcc wheel (jax's data dir)"),
+        ("0.4.35", "pip cuda_nvcc wheel (jax's data dir)"),
+    ],
+)
+def test_xla_takes_ptxas_in_its_releases_order(world: World, jaxlib: str, rule: str) -> None:
+    ml_world(world)
+    jax_release(world, jaxlib)
+    driver(world)
+    report = world.doctor()
+    xla = next(c for c in report["facts"]["toolkit_choices"] if c["consumer"] == "xla")
+    assert xla["rule"] == rule
+    older = "toolkit-older-than-framework" in [f["code"] for f in report["findings"]]
+    assert older == (rule == "ptxas on PATH")
+
+
+def test_xla_0_4_26_passes_over_a_ptxas_older_than_11_8(world: World) -> None:
+    ml_world(world)
+    jax_release(world, "0.4.26")
+    world.env["XLA_FLAGS"] = "--xla_gpu_cuda_data_dir=/opt/cuda-11.2"  # below XLA's minimum
+    driver(world)
+    xla = next(c for c in world.doctor()["facts"]["toolkit_choices"] if c["consumer"] == "xla")
+    assert xla["root"] != "/opt/cuda-11.2"
 
 
 def test_triton_pointed_at_an_older_ptxas(world: World) -> None:

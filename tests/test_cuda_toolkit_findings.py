@@ -248,3 +248,41 @@ def test_ld_library_path_naming_a_removed_toolkit(world: World) -> None:
     found = finding(world.doctor(), "stale-path-entry")
     assert found["severity"] == "info"
     assert found["evidence"] == ["LD_LIBRARY_PATH: /usr/local/cuda-10.2/lib64"]
+
+
+def runtime_image(world: World) -> None:
+    """NVIDIA's CUDA *runtime* image (dist/12.4.1/ubuntu2204/runtime): cuda-cudart and
+    cuda-libraries under /usr/local/cuda-12.4, no nvcc, no headers; its ENV lines."""
+    from cudaworld import pip_torch
+
+    world.system_python("3.10")
+    world.file("/.dockerenv", "")
+    for lib in ("libcudart.so.12", "libcublas.so.12"):
+        place(world, f"/usr/local/cuda-12.4/targets/x86_64-linux/lib/{lib}", simple(lib))
+    world.link("/usr/local/cuda-12.4/lib64", "targets/x86_64-linux/lib")
+    world.link("/usr/local/cuda", "cuda-12.4")
+    world.env.update(
+        PATH="/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:"
+        "/usr/sbin:/usr/bin:/sbin:/bin",
+        LD_LIBRARY_PATH="/usr/local/nvidia/lib:/usr/local/nvidia/lib64",
+        CUDA_VERSION="12.4.1",
+        NVIDIA_VISIBLE_DEVICES="all",
+        NVIDIA_DRIVER_CAPABILITIES="compute,utility",
+    )
+    pip_torch(world, "/usr/local/lib/python3.10/dist-packages", torch_cuda="12.4")
+    driver(world, "550.54.15", gpus=("NVIDIA A100-SXM4-80GB",))
+
+
+def test_a_runtime_image_running_what_it_ships_is_healthy(world: World) -> None:
+    runtime_image(world)
+    report = world.doctor()
+    assert_diagnosis(report, must=["toolkit-runtime-only"], max_severity="info")
+    assert "stale-path-entry" not in [f["code"] for f in report["findings"]]  # the image's ENV
+
+
+def test_a_build_in_a_runtime_image_is_an_error(world: World) -> None:
+    runtime_image(world)
+    world.env["CUDA_HOME"] = "/usr/local/cuda"
+    found = finding(world.doctor(), "toolkit-runtime-only")
+    assert found["severity"] == "error"
+    assert any("cuda-minimal-build-12-4" in step for step in found["fix"])

@@ -251,8 +251,13 @@ def test_numba_with_an_nvvm_newer_than_the_driver(world: World) -> None:
     ml_world(world)
     world.dist(ML_SITE, "numba-cuda", "0.4.0")
     world.toolkit(ML, "12.4.131", layout="targets")
+    world.file(f"{ML}/nvvm/libdevice/libdevice.10.bc", "bitcode\n")  # cuda-nvvm, with nvcc
     world.conda_record(ML, "cuda-nvcc", "12.4.131")
     driver(world, "535.104.05", gpus=("Tesla T4",))
+    assert "driver-too-old" in world.codes()
+    (world.root / ML.lstrip("/") / "nvvm/libdevice/libdevice.10.bc").unlink()
+    assert "driver-too-old" not in world.codes()  # runtime libraries alone: no NVVM to JIT with
+    world.file(f"{ML}/nvvm/libdevice/libdevice.10.bc", "bitcode\n")
     found = finding(world.doctor(), "driver-too-old")
     assert any("Numba" in e and "error 222" in e for e in found["evidence"])
 

@@ -200,14 +200,38 @@ def test_cupy_12x_on_a_cuda_11_driver(world: World) -> None:
     assert any("cupy-cuda11x" in fix for fix in found["fix"])
 
 
-def test_cupy_without_a_cuda_runtime_in_reach(world: World) -> None:
-    """C13: CuPy 13's modules need libcudart.so.12 from the loader's path; there is none."""
+def test_cupy_12_without_a_cuda_runtime_in_reach(world: World) -> None:
+    """C13: CuPy 12's modules list libcudart.so.12 as NEEDED (its real wheel's ELF files);
+    the loader's path has none."""
     ml_world(world)
-    world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
+    world.dist(ML_SITE, "cupy-cuda12x", "12.3.0")
     driver(world)
     found = finding(world.doctor(), "cupy-cuda-mismatch")
     assert any("libcudart.so.12" in e for e in found["evidence"])
     assert found["fix"][0].startswith("python -m pip install nvidia-cuda-runtime-cu12")
+
+
+def test_cupy_13_links_the_runtime_statically_and_opens_nvrtc(world: World) -> None:
+    """CuPy 13 and 14 wheels link cudart statically (no libcudart in any module's NEEDED):
+    alone they import; what they open by name is NVRTC."""
+    ml_world(world)
+    world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
+    driver(world)
+    found = finding(world.doctor(), "cupy-cuda-mismatch")
+    assert any("no CUDA 12 NVRTC in reach" in e for e in found["evidence"])
+    assert not any("libcudart" in e for e in found["evidence"])
+    assert found["fix"] == ["python -m pip install nvidia-cuda-nvrtc-cu12"]
+    place(world, "/opt/nvrtc/lib64/libnvrtc.so.12", simple("libnvrtc.so.12"))
+    world.env["LD_LIBRARY_PATH"] = "/opt/nvrtc/lib64"
+    assert "cupy-cuda-mismatch" not in world.codes()  # no libcudart anywhere, and none needed
+
+
+def test_cupy_14_without_nvrtc_is_fixed_by_its_ctk_extra(world: World) -> None:
+    ml_world(world)
+    world.dist(ML_SITE, "cupy-cuda12x", "14.0.1")
+    driver(world)
+    found = finding(world.doctor(), "cupy-cuda-mismatch")
+    assert found["fix"][0] == "python -m pip install 'cupy-cuda12x[ctk]==14.0.1'"
 
 
 def test_cupy_14_finds_the_runtime_in_nvidia_wheels(world: World) -> None:

@@ -3,6 +3,7 @@ list of config files, and conda prefixes installed by py-rattler from a local ch
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -249,3 +250,38 @@ def test_pip_installing_over_a_conda_package(
     )
     report = report_dict("/", conda_shell(tmp_path, miniconda, ml))
     assert_diagnosis(report, must=["conda-pip-duplicate"])
+
+
+# -- the build machine itself --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("fresh") / "venv")
+
+
+def live_shell(venv: Path, home: Path) -> dict[str, str]:
+    """The shell of a user who just made and activated ``venv`` on this machine: this
+    machine's own PATH (an nvcc wrapper in /usr/local/bin here, CUDA 13.0 without a driver)."""
+    path = f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    return {**shell_env(home, venv / "bin"), "PATH": path, "VIRTUAL_ENV": str(venv)}
+
+
+def test_a_fresh_venv_on_this_machine_is_healthy(fresh_venv: Path, tmp_path: Path) -> None:
+    assert_diagnosis(report_dict("/", live_shell(fresh_venv, tmp_path)), max_severity="info")
+
+
+def test_a_fresh_venv_with_the_cpu_torch_wheel_is_healthy(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """`pip install torch` of the CPU wheel this machine's image carries (torch 2.13.0+cpu);
+    no CUDA torch, so no cpp_extension builds against the nvcc wrapper's /usr/local."""
+    venv = make_venv(tmp_path_factory.mktemp("cputorch") / "venv")
+    pip(venv / "bin/python", "install", "--only-binary=:all:", "torch==2.13.0")
+    version = next((venv / "lib").glob("python3*/site-packages/torch/version.py")).read_text()
+    if "cuda: Optional[str] = None" not in version and "cuda = None" not in version:
+        pytest.fail("pip installed a CUDA torch: this test needs the CPU wheel on the machine")
+    report = report_dict("/", live_shell(venv, tmp_path))
+    torch = next(f for f in report["facts"]["frameworks"] if f["name"] == "torch")
+    assert torch["variant"] == "cpu"
+    assert_diagnosis(report, max_severity="info")

@@ -89,7 +89,7 @@ def test_pip_wheels_are_a_partial_toolkit(world: World) -> None:
     assert found["version"] == "12.4.127"
     assert found["ptxas"] == f"{site}/nvidia/cuda_nvcc/bin/ptxas"
     assert found["nvcc"] is None
-    assert choices(world)["xla"] == (f"{site}/nvidia", "pip cuda_nvcc wheel")
+    assert choices(world)["xla"] == (f"{site}/nvidia", "pip cuda_nvcc wheel (jax's data dir)")
 
 
 def test_consumers_follow_their_own_order(world: World) -> None:

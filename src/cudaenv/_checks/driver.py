@@ -433,7 +433,9 @@ def driver_too_old(s: Snapshot) -> Iterator[Finding]:
     if names & {"numba", "numba-cuda"}:
         for toolkit in s.toolkits:
             own = toolkit.root == s.target.prefix or toolkit.source == "pip"
-            if not own or not toolkit.version or not toolkit.exists:
+            # Numba compiles with NVVM: only a toolkit that ships it (nvvm/ with libdevice)
+            # is one Numba compiles with; runtime wheels alone are not
+            if not own or not toolkit.version or not toolkit.exists or not toolkit.libdevice:
                 continue
             if parse_version(toolkit.version)[:2] > parse_version(d.cuda)[:2]:
                 problems.append(

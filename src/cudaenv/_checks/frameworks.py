@@ -382,10 +382,17 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
             continue
         major = cuda_major(cupy.cuda)
         problems = []
-        runtime = "libcudart.so.11.0" if major == 11 else f"libcudart.so.{major}"
+        # CuPy 13 and 14 link the CUDA runtime statically (their wheels' modules list no
+        # libcudart); what they open by name is NVRTC, for every kernel they compile.
+        static = (parse_version(cupy.version) or (0,))[0] >= 13
+        nvrtc = "libnvrtc.so.11.2" if major == 11 else f"libnvrtc.so.{major}"
+        runtime = (
+            nvrtc if static else ("libcudart.so.11.0" if major == 11 else f"libcudart.so.{major}")
+        )
         opened = next((o for o in s.libraries.opened_by_name if o.name == runtime), None)
         if opened is not None and opened.path is None:
-            problems.append(f"no CUDA {major} runtime in reach: the loader finds no {runtime}")
+            what = "NVRTC" if static else "runtime"
+            problems.append(f"no CUDA {major} {what} in reach: the loader finds no {runtime}")
         verdict = runs_on_driver(s, cupy.cuda if "." in cupy.cuda else f"{cupy.cuda}.0")
         if verdict == Compatibility.TOO_OLD:
             problems.append(
@@ -398,16 +405,16 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
         actions: list[Action] = []
         if problems[0].startswith("no CUDA"):
             suffix = f"-cu{major}" if major is not None and major < 13 else ""
-            actions.append(
-                pip_install(
-                    (f"nvidia-cuda-runtime{suffix}", f"nvidia-cuda-nvrtc{suffix}"),
-                    f"the CUDA {major} runtime and NVRTC CuPy loads",
-                )
+            wheels = (
+                (f"nvidia-cuda-nvrtc{suffix}",)
+                if static
+                else (f"nvidia-cuda-runtime{suffix}", f"nvidia-cuda-nvrtc{suffix}")
             )
-            fixes.append(
-                f"python -m pip install nvidia-cuda-runtime{suffix} nvidia-cuda-nvrtc{suffix}"
-                + (f"   # or: pip install '{cupy.name}[ctk]' (CuPy 14)" if major else "")
-            )
+            ctk = (parse_version(cupy.version) or (0,))[0] >= 14
+            if ctk:
+                fixes.append(f"python -m pip install '{cupy.name}[ctk]=={cupy.version}'")
+            actions.append(pip_install(wheels, f"the CUDA {major} libraries CuPy opens"))
+            fixes.append(f"{'or ' if ctk else ''}python -m pip install {' '.join(wheels)}")
         if verdict == Compatibility.TOO_OLD and s.driver.cuda:
             driver_major = parse_version(s.driver.cuda)[0]
             fixes.append(

@@ -149,7 +149,23 @@ def cuda_home_invalid(s: Snapshot) -> Iterator[Finding]:
         )
 
 
+def _system_runtime_only(s: Snapshot) -> Optional[Toolkit]:
+    """The system toolkit builds would use, when it holds libraries only: a CUDA *runtime*
+    container's /usr/local/cuda (cuda-cudart and cuda-libraries, no nvcc, no headers)."""
+    root, _ = _choice(s, "torch")
+    chosen = _toolkit(s, root)
+    if chosen is None or not chosen.exists or chosen.source not in ("system", "distro"):
+        return None
+    if chosen.nvcc is not None or chosen.runtime_headers or not chosen.libraries:
+        return None
+    return chosen
+
+
 def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
+    system = _system_runtime_only(s)
+    if system is not None:
+        yield _system_runtime_only_finding(s, system)
+        return
     env = s.target_env
     if env is None:
         return
@@ -220,6 +236,40 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
         # it is a fact, not a fault
         severity="error" if build_evidence else "info",
         actions=actions,
+    )
+
+
+def _system_runtime_only_finding(s: Snapshot, toolkit: Toolkit) -> Finding:
+    root, rule = _choice(s, "torch")
+    intent = BuildIntent(s)
+    version = toolkit.version or ""
+    series = ".".join(version.split(".")[:2])
+    dashed = series.replace(".", "-")
+    return finding(
+        "toolkit-runtime-only",
+        f"The CUDA at {toolkit.root} is runtime libraries only: no nvcc, no headers",
+        f"Builds would take {toolkit.root} ({rule}), which holds the CUDA {version or '?'} "
+        "libraries programs run with but no compiler and no headers — the layout of a CUDA "
+        "*runtime* image (NVIDIA's devel image adds cuda-minimal-build and cuda-cudart-dev). "
+        "Running what is installed works; building a CUDA extension here stops with 'nvcc not "
+        "found' or 'cuda_runtime.h: No such file or directory'.",
+        [
+            (
+                f"{toolkit.root}: nvcc none, runtime headers none, libraries "
+                f"{', '.join(toolkit.libraries[:4])}"
+            ),
+            f"a build's usual search (torch's order) finds: {root} ({rule})",
+            *intent.evidence(),
+        ],
+        [
+            f"use the matching -devel image (nvidia/cuda:{version or 'X.Y.Z'}-devel-...)",
+            (
+                f"or apt-get install cuda-minimal-build-{dashed or 'X-Y'} cuda-cudart-dev-"
+                f"{dashed or 'X-Y'}    # NVIDIA's CUDA repository"
+            ),
+        ],
+        # running what the image ships is its purpose; only a build in sight makes it an error
+        severity="error" if intent.explicit else "info",
     )
 
 

@@ -16,9 +16,14 @@ __all__ = ["ld_so_conf_dirs", "missing_directories"]
 
 _LIST_VARIABLES = ("PATH", "LD_LIBRARY_PATH")
 # Entries every distribution ships whether or not they exist: not worth a word.
+# NVIDIA's CUDA images set /usr/local/nvidia/{bin,lib,lib64} (for nvidia-docker v1, in PATH,
+# LD_LIBRARY_PATH and ld.so.conf.d/nvidia.conf), which today's runtime never creates.
 _DEFAULTS = re.compile(
     r"^/(usr/(local/)?)?(s?bin|games)$|^/snap/bin$|^/usr/local/lib(/[a-z0-9_]+-linux-gnu[a-z]*)?$"
+    r"|^/usr/local/nvidia/(bin|lib|lib64)$"
 )
+_IMAGE_CUDA_BIN = "/usr/local/cuda/bin"
+"""On PATH in every NVIDIA CUDA image; only the devel image has it (runtime: no nvcc)."""
 _DIR_VARIABLES = ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT")
 
 
@@ -55,8 +60,11 @@ def missing_directories(
     host: Host, conf_dirs: Sequence[tuple[str, str]]
 ) -> tuple[MissingDirectory, ...]:
     missing: list[MissingDirectory] = []
+    image = host.env("CUDA_VERSION") is not None and host.env("NVIDIA_VISIBLE_DEVICES") is not None
     for variable in _LIST_VARIABLES:
         for entry in host.env_path_list(variable):
+            if image and entry.rstrip("/") == _IMAGE_CUDA_BIN:
+                continue
             if entry.startswith("/") and not _DEFAULTS.match(entry) and not host.is_dir(entry):
                 missing.append(MissingDirectory(variable, entry))
     for variable in _DIR_VARIABLES:

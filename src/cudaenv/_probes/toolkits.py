@@ -27,6 +27,7 @@ from .._formats.metadata import canonicalize_name, parse_dist_dirname
 from .._host import Host
 from .._knowledge.compilers import limits_from_host_config
 from .._knowledge.cuda_libs import is_cuda_library
+from .._knowledge.drivers import parse_version
 from ..snapshot import Command, Environment, SiteDir, Toolkit, ToolkitChoice
 
 __all__ = ["discover_toolkits"]
@@ -310,6 +311,10 @@ def discover_toolkits(
     if nvcc is not None and nvcc.path:
         nvcc_root = posixpath.dirname(posixpath.dirname(nvcc.path))
         add(nvcc_root, "nvcc on PATH")
+    ptxas = next(iter(host.which("ptxas", host.env_path_list("PATH"))), None)
+    ptxas_root = posixpath.dirname(posixpath.dirname(ptxas)) if ptxas else None
+    if ptxas_root is not None:
+        add(ptxas_root, "ptxas on PATH")
     for path in ("/usr/local/cuda", "/opt/cuda"):
         if host.is_dir(path):
             add(path, path)
@@ -334,7 +339,72 @@ def discover_toolkits(
             pip_toolkit = _pip_toolkit(host, site)
             if pip_toolkit is not None:
                 toolkits.append(pip_toolkit)
-    return tuple(toolkits), _choices(host, given, nvcc_root, toolkits)
+    jaxlib = next(
+        (
+            d.version
+            for site in site_dirs
+            for d in site.distributions
+            if canonicalize_name(d.name) == "jaxlib"
+        ),
+        None,
+    )
+    xla = ToolkitChoice("xla", *_xla_ptxas(host, toolkits, jaxlib, ptxas_root))
+    return tuple(toolkits), (*_choices(host, given, nvcc_root), xla)
+
+
+_PTXAS_MINIMUM = (11, 8)
+_PTXAS_EXCLUDED = ("12.3.103",)
+
+
+def _xla_ptxas(
+    host: Host, toolkits: list[Toolkit], jaxlib: Optional[str], ptxas_root: Optional[str]
+) -> tuple[Optional[str], str]:
+    """The CUDA root whose ptxas XLA runs, in jaxlib's order (openxla/xla
+    ``FindCudaExecutable``; jax's ``_cuda_path`` sets ``--xla_gpu_cuda_data_dir``):
+
+    * jax points the data dir at ``CUDA_ROOT`` (jaxlib 0.4.35+) or the pip ``nvidia/cuda_nvcc``
+      wheel; ``XLA_FLAGS=--xla_gpu_cuda_data_dir`` names one by hand;
+    * jaxlib ≤ 0.4.23: ``ptxas`` on PATH first (``PreferPtxasFromPath()`` is true), then the
+      data dir, then the candidate roots (``/usr/local/cuda``, the pip wheel);
+    * 0.4.24+: the data dir, then PATH, then the candidate roots;
+    * 0.4.26+: a ptxas older than 11.8, or 12.3.103, is passed over."""
+    version = parse_version(jaxlib) if jaxlib else (0, 4, 30)
+    by_root = {t.root: t for t in toolkits}
+
+    def usable(root: Optional[str]) -> bool:
+        toolkit = by_root.get(_resolved(host, root) or "") if root else None
+        if toolkit is None or not toolkit.exists or toolkit.ptxas is None:
+            return False
+        if version < (0, 4, 26):
+            return True
+        found = toolkit.nvcc_version or toolkit.version
+        if found is None:
+            return True
+        return parse_version(found)[:2] >= _PTXAS_MINIMUM and found not in _PTXAS_EXCLUDED
+
+    flags = host.env("XLA_FLAGS") or ""
+    given = re.search(r"--xla_gpu_cuda_data_dir=(\S+)", flags)
+    pip_nvcc = next((t.root for t in toolkits if t.source == "pip" and t.ptxas), None)
+    cuda_root = host.env("CUDA_ROOT") if version >= (0, 4, 35) else None
+    data_dir: tuple[Optional[str], str] = (
+        (given.group(1), "XLA_FLAGS --xla_gpu_cuda_data_dir")
+        if given
+        else (cuda_root, "CUDA_ROOT (jax's data dir)")
+        if cuda_root
+        else (pip_nvcc, "pip cuda_nvcc wheel (jax's data dir)")
+    )
+    path = (ptxas_root, "ptxas on PATH")
+    local = ("/usr/local/cuda" if host.exists("/usr/local/cuda") else None, "/usr/local/cuda")
+    wheel = (pip_nvcc, "pip cuda_nvcc wheel")
+    order = (
+        [path, data_dir, local, wheel] if version < (0, 4, 24) else [data_dir, path, local, wheel]
+    )
+    for root, rule in order:
+        if usable(root):
+            return _resolved(host, root), rule
+    # nothing usable: name where XLA looks first, so findings can say what is missing there
+    first = next(((r, why) for r, why in order if r), (None, "none found"))
+    return _resolved(host, first[0]), first[1]
 
 
 def _conda_source(env: Environment) -> Optional[str]:
@@ -370,7 +440,7 @@ def _resolved(host: Host, path: Optional[str]) -> Optional[str]:
 
 
 def _choices(
-    host: Host, given: dict[str, str], nvcc_root: Optional[str], toolkits: list[Toolkit]
+    host: Host, given: dict[str, str], nvcc_root: Optional[str]
 ) -> tuple[ToolkitChoice, ...]:
     local_cuda = "/usr/local/cuda" if host.exists("/usr/local/cuda") else None
 
@@ -391,15 +461,7 @@ def _choices(
         (nvcc_root, "nvcc on PATH"),
         (local_cuda, "/usr/local/cuda"),
     )
-    flags = host.env("XLA_FLAGS") or ""
-    data_dir = re.search(r"--xla_gpu_cuda_data_dir=(\S+)", flags)
-    pip_nvcc = next((t.root for t in toolkits if t.source == "pip" and t.ptxas), None)
-    xla = first(
-        (data_dir.group(1) if data_dir else None, "XLA_FLAGS --xla_gpu_cuda_data_dir"),
-        (pip_nvcc, "pip cuda_nvcc wheel"),
-        (local_cuda, "/usr/local/cuda"),
-    )
     return tuple(
         ToolkitChoice(consumer, _resolved(host, root), rule)
-        for consumer, (root, rule) in (("torch", torch), ("cupy", cupy), ("xla", xla))
+        for consumer, (root, rule) in (("torch", torch), ("cupy", cupy))
     )

@@ -76,6 +76,7 @@ SPECS: dict[str, tuple[str, ...]] = {
     "cupy-cuda12x-latest": ("cupy-cuda12x",),
     "cupy-cuda12x-ctk-latest": ("cupy-cuda12x[ctk]",),
     "vllm-latest": ("vllm",),
+    "vllm-0.10.1.1": ("vllm==0.10.1.1",),  # the last vllm on torch 2.7.1 (CUDA 12.6 wheels)
     "numba-nvidia-cuda-nvcc-cu12": ("numba", "nvidia-cuda-nvcc-cu12"),
 }
 # What pip itself accepts on a glibc 2.28 x86_64 machine: every manylinux_2_x up to 2_28, and
@@ -526,7 +527,7 @@ def release_wheel(project: str, version: str, filename: Optional[str] = None) ->
         if filename is not None and name != filename:
             continue
         python_tag, _, platform = name[: -len(".whl")].split("-")[-3:]
-        if "linux" not in platform or "x86_64" not in platform:
+        if platform != "any" and ("linux" not in platform or "x86_64" not in platform):
             continue
         tags = python_tag.split(".")
         rank = min((PYTHON_PREFERENCE.index(t) for t in tags if t in PYTHON_PREFERENCE), default=99)
@@ -723,18 +724,21 @@ def refresh(only: Optional[list[str]] = None) -> None:
         for slug in closures():
             documents.setdefault(slug, closure_document(slug))
 
-    wanted: dict[str, str] = {}  # sha256 -> url
+    wanted: dict[str, dict[str, Any]] = {}  # sha256 -> closure item
     for document in documents.values():
         for item in document["items"]:
             key = _normalize(item["name"])
             if key.startswith("nvidia-") or key in RECORD_OF:
-                url = urls.get(item["wheel"])
-                if url is None:
-                    url = release_wheel(key, item["version"], item["wheel"]).url
-                wanted[item["sha256"]] = url
+                wanted[item["sha256"]] = item
     kept = {sha: entry for sha, entry in records().items() if sha in wanted}
+    todo: dict[str, str] = {}  # sha256 -> url, for the RECORDs not read yet
+    for sha, item in wanted.items():
+        if sha not in kept:
+            url = urls.get(item["wheel"])
+            if url is None:
+                url = release_wheel(_normalize(item["name"]), item["version"], item["wheel"]).url
+            todo[sha] = url
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        todo = {sha: url for sha, url in wanted.items() if sha not in kept}
         for sha, entry in zip(todo, pool.map(read_record, todo.values())):
             _log(f"RECORD {entry['wheel']}: {entry['entries']} entries")
             kept[sha] = entry

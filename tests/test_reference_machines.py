@@ -230,7 +230,7 @@ MACHINES: dict[str, Callable[[World], None]] = {
     "desktop, tensorflow[and-cuda] 2.15.1": pip_stack("tensorflow-and-cuda-2.15.1"),
     "desktop, tensorflow[and-cuda] newest": pip_stack("tensorflow-and-cuda-latest"),
     "desktop, cupy-cuda12x[ctk] newest": pip_stack("cupy-cuda12x-ctk-latest"),
-    "desktop, vllm": pip_stack("vllm-latest", "NVIDIA L40S"),
+    "desktop, vllm 0.10.1.1 (torch 2.7.1, CUDA 12.6)": pip_stack("vllm-0.10.1.1", "NVIDIA L40S"),
     "desktop, a CUDA 12.4 toolkit for builds": desktop_toolkit_for_builds,
     "HPC node, module load cuda/12.4, pip cupy-cuda12x": hpc_module_cupy,
     "CUDA 12.4.1 runtime image running pip torch": lambda w: container(w, devel=False),

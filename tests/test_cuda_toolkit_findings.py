@@ -286,3 +286,24 @@ def test_a_build_in_a_runtime_image_is_an_error(world: World) -> None:
     found = finding(world.doctor(), "toolkit-runtime-only")
     assert found["severity"] == "error"
     assert any("cuda-minimal-build-12-4" in step for step in found["fix"])
+
+
+def test_cuda_home_naming_a_runtime_wheel_is_one_finding(world: World) -> None:
+    """One cause, one finding: CUDA_HOME=.../nvidia/cuda_runtime has headers and libraries but
+    no nvcc; not three findings that contradict each other about its headers."""
+    from cudaworld import pip_torch
+
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    driver(world)
+    wheel = f"{ML_SITE}/nvidia/cuda_runtime"
+    for header in ("cuda_runtime.h", "cuda_runtime_api.h"):
+        world.file(f"{wheel}/include/{header}", "/* header */\n")
+    world.env["CUDA_HOME"] = wheel
+    report = world.doctor()
+    assert [f["code"] for f in report["findings"] if f["severity"] != "info"] == [
+        "cuda-home-invalid"
+    ]
+    found = finding(report, "cuda-home-invalid")
+    assert "NVIDIA's pip wheels" in found["detail"]
+    assert found["fix"][0] == "unset CUDA_HOME"

@@ -390,3 +390,35 @@ def test_gpu_code_is_read_on_request_without_a_gpu(world: World) -> None:
     assert library["path"].endswith("/torch/lib/libtorch_cuda.so")
     assert library["sass"] == ["sm_80", "sm_90"]
     assert library["ptx"] == ["compute_90"]
+
+
+def test_pip_redirection_comes_before_the_fixes_it_would_redirect(world: World) -> None:
+    """`pip.conf` with `user = true`: the torch fix runs pip, which would install into
+    ~/.local. The redirection is named first, as severe as the fix it spoils."""
+    ml_world(world)
+    cpu_torch(world)
+    driver(world, "550.54.14", gpus=("NVIDIA GeForce RTX 4080 Laptop GPU",))
+    world.file("/home/u/.config/pip/pip.conf", "[install]\nuser = true\n")
+    report = world.doctor()
+    codes = [f["code"] for f in report["findings"]]
+    assert codes.index("pip-install-redirected") < codes.index("torch-cpu-build")
+    assert_diagnosis(report, primary="pip-install-redirected")
+    assert finding(report, "pip-install-redirected")["severity"] == "error"
+
+
+def test_two_cupys_in_one_directory_need_what_the_last_install_left(world: World) -> None:
+    """Defect 7: cupy-cuda12x, then cupy-cuda11x into the same site-packages: the files in
+    cupy/ are cupy-cuda11x's (its RECORD's sizes match them), so NVRTC 11.2 is what CuPy opens,
+    not 12."""
+    ml_world(world)
+    module = "cupy_backends/cuda/api/runtime.cpython-311-x86_64-linux-gnu.so"
+    for name, size in (("cupy-cuda12x", 2100), ("cupy-cuda11x", 1900)):
+        info = world.dist(ML_SITE, name, "13.3.0")
+        world.file(f"{info}/RECORD", f"{module},sha256=x,{size}\n")
+    world.file(f"{ML_SITE}/{module}", "x" * 1900)  # cupy-cuda11x was installed last
+    driver(world)
+    report = world.doctor()
+    opened = {o["name"] for o in report["facts"]["libraries"]["opened_by_name"]}
+    assert "libnvrtc.so.11.2" in opened
+    assert "libnvrtc.so.12" not in opened
+    assert "cupy-multiple-packages" in [f["code"] for f in report["findings"]]

@@ -3,6 +3,10 @@ venv-over-conda, pythonhome-set, python-not-found: each where it must fire and n
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from worlds import BASE, ML, World, assert_diagnosis, finding, ml_world
 
 # -- env-without-python ------------------------------------------------------------------------
@@ -283,3 +287,20 @@ def test_no_python_anywhere_is_a_note_not_an_error(world: World) -> None:
     report = world.doctor()
     assert report["target"]["chosen_by"] == "none"
     assert_diagnosis(report, must=["python-not-found"], max_severity="info")
+
+
+@pytest.mark.parametrize("old_kept", [True, False])
+def test_a_venv_copied_with_cp_r_is_said_to_be_copied(world: World, old_kept: bool) -> None:
+    """`cp -r old/.venv new/.venv`: the copy's own pip still runs the old path's python."""
+    world.system_python("3.11")
+    world.venv("/home/u/old/.venv")
+    shutil.copytree(world.real("/home/u/old/.venv"), world.real("/home/u/new/.venv"), symlinks=True)
+    if not old_kept:
+        shutil.rmtree(world.real("/home/u/old/.venv"))
+    world.activate_venv("/home/u/new/.venv")
+    report = world.doctor()
+    assert_diagnosis(report, must=["pip-other-interpreter"], primary="pip-other-interpreter")
+    found = finding(report, "pip-other-interpreter")
+    assert "was copied or moved from /home/u/old/.venv" in found["detail"]
+    assert found["fix"][0].startswith("/home/u/new/.venv/bin/python -m pip install --force")
+    assert not any(step.startswith("rm ") for step in found["fix"])  # its own pip: keep it

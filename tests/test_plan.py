@@ -157,3 +157,23 @@ def test_plan_text_for_a_world_names_no_files(world: World, tmp_path: Path) -> N
     assert "CUDA_HOME=/c  [cuda-home-unset]" in text
     assert "export CUDA_HOME=/c" in text
     assert "files:" not in text
+
+
+def test_ensurepip_comes_before_every_pip_step(world: World) -> None:
+    """A plan that gives the environment its pip runs that first: the pip uninstall and
+    install after it need it."""
+    ml_world(world)
+    plan = build_plan(
+        report(
+            world,
+            found("cupy-multiple-packages", act.pip_uninstall(("cupy-cuda11x",), "one CuPy")),
+            found("torch-cpu-build", act.pip_install(("torch",), "a CUDA torch")),
+            found(
+                "pip-other-interpreter",
+                act.run_python(("-m", "ensurepip", "--upgrade"), "its own pip"),
+            ),
+        )
+    )
+    argvs = [step.argv[1:3] for step in plan.packages]
+    assert argvs[0] == ("-m", "ensurepip")
+    assert [a[:2] for a in argvs[1:]] == [("-m", "pip"), ("-m", "pip")]

@@ -215,7 +215,6 @@ MACHINES: dict[str, Callable[[World], None]] = {
     "conda cudatoolkit 11.8 + conda pytorch, nothing to build": conda_cudatoolkit_pytorch,
     "desktop, cupy-cuda12x 14 with the system toolkit": cupy_with_system_toolkit,
     "desktop, jax[cuda12] newest beside an old toolkit on PATH": jax_beside_an_old_toolkit,
-    "desktop, tensorflow 2.12.0 (plain)": pip_stack("tensorflow-2.12.0"),
     "desktop, cupy-cuda12x 13.3.0 with the system toolkit": cupy_with_system_toolkit_13,
     "desktop, flat driver, pip torch 2.4.1": desktop_pip_torch,
     "desktop, Debian's driver packages, pip torch 2.7.1 (MVC on R535)": (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..findings import Finding, severity_rank
+from ..findings import SEVERITIES, Finding, severity_rank
 from ..snapshot import Snapshot
 from . import (
     build_tools,
@@ -101,4 +101,38 @@ def run_checks(snapshot: Snapshot) -> list[Finding]:
                 )
             )
     findings.sort(key=lambda f: (severity_rank(f.severity), f.rank))
-    return findings
+    return _redirect_first(findings)
+
+
+def _runs_pip(f: Finding) -> bool:
+    return any(a.kind in ("pip-install", "pip-uninstall") for a in f.actions) or any(
+        "pip install" in step or "pip uninstall" in step for step in f.fix
+    )
+
+
+def _redirect_first(findings: list[Finding]) -> list[Finding]:
+    """pip settings that send installs elsewhere would redirect every fix that runs pip:
+    that finding comes before them, as severe as the worst of them."""
+    redirect = next((f for f in findings if f.code == "pip-install-redirected"), None)
+    if redirect is None:
+        return findings
+    rest = [f for f in findings if f is not redirect]
+    first = next((i for i, f in enumerate(rest) if _runs_pip(f)), None)
+    if first is None:
+        return findings
+    worst = min(severity_rank(redirect.severity), severity_rank(rest[first].severity))
+    moved = Finding(
+        code=redirect.code,
+        severity=SEVERITIES[worst],
+        title=redirect.title,
+        detail=redirect.detail
+        + f" Fix it first: the fix of {rest[first].code} runs pip, and would go there too.",
+        evidence=redirect.evidence,
+        fix=redirect.fix,
+        rank=redirect.rank,
+        actions=redirect.actions,
+    )
+    # right before the first finding whose fix runs pip (it is as severe now), unless the
+    # redirect already came earlier
+    at = min(first, findings.index(redirect))
+    return [*rest[:at], moved, *rest[at:]]

@@ -11,6 +11,7 @@ from ..actions import Action, pip_install
 from ..snapshot import Framework, Snapshot
 
 __all__ = [
+    "CPU_FALLBACK",
     "NOT_GPU_FRAMEWORKS",
     "cuda_major",
     "framework_label",
@@ -20,6 +21,7 @@ __all__ = [
     "torch_index",
     "torch_install",
     "torch_install_action",
+    "wants_gpu",
 ]
 
 NOT_GPU_FRAMEWORKS = frozenset({"triton", "numba", "numba-cuda", "jax", "jaxlib"})
@@ -34,6 +36,21 @@ def gpu_frameworks(s: Snapshot) -> list[Framework]:
         for f in s.frameworks
         if f.variant == "cuda" and f.cuda and f.name not in NOT_GPU_FRAMEWORKS
     ]
+
+
+CPU_FALLBACK = ("tensorflow", "tf-nightly")
+"""Frameworks whose one wheel runs on the CPU when CUDA is not there (TensorFlow's PyPI
+wheel is a CUDA build): without the CUDA wheels beside them, no sign of a GPU wanted."""
+
+
+def wants_gpu(s: Snapshot, f: Framework) -> bool:
+    """Whether ``f`` is installed to use a GPU: a CUDA build, and for a framework that falls
+    back to the CPU, its CUDA wheels (``tensorflow[and-cuda]``) beside it."""
+    if not f.name.startswith(CPU_FALLBACK):
+        return True
+    return any(
+        d.name.lower().startswith("nvidia-") for site in s.site_dirs for d in site.distributions
+    )
 
 
 def cuda_major(cuda: Optional[str]) -> Optional[int]:

@@ -20,7 +20,14 @@ from ..actions import Action, drop_path, prepend_path
 from ..findings import Finding
 from ..snapshot import DriverLibrary, Framework, Snapshot
 from ._common import finding, quote
-from ._gpu import cuda_major, framework_label, gpu_frameworks, runs_on_driver, torch_install
+from ._gpu import (
+    cuda_major,
+    framework_label,
+    gpu_frameworks,
+    runs_on_driver,
+    torch_install,
+    wants_gpu,
+)
 
 __all__ = [
     "driver_library_mismatch",
@@ -62,7 +69,7 @@ def driver_missing(s: Snapshot) -> Iterator[Finding]:
     d = s.driver
     if d.loaded:
         return
-    wanting = gpu_frameworks(s)
+    wanting = [f for f in gpu_frameworks(s) if wants_gpu(s, f)]
     container = d.container
     asked = container is not None and container.visible_devices is not None
     if not wanting and not asked:

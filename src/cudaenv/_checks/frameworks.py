@@ -22,6 +22,7 @@ from ._gpu import (
     runs_on_driver,
     torch_install,
     torch_install_action,
+    wants_gpu,
 )
 
 __all__ = [
@@ -497,6 +498,8 @@ def tensorflow_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
         return
     major = cuda_major(tf.cuda)
     suffix = f"-cu{major}" if major is not None and major < 13 else ""
+    # No GPU and no CUDA wheels: TensorFlow on the CPU is what this machine is for
+    severity = None if s.driver.loaded or wants_gpu(s, tf) else "info"
     yield finding(
         "tensorflow-cuda-mismatch",
         f"TensorFlow {tf.version} cannot find the CUDA it was built for",
@@ -523,4 +526,5 @@ def tensorflow_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
             + (tf.cudnn or "?")
             + " system-wide and run sudo ldconfig",
         ],
+        severity=severity,
     )

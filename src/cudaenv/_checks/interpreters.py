@@ -6,7 +6,7 @@ import posixpath
 from collections.abc import Iterator
 from typing import Optional
 
-from ..actions import conda_install, manual, run_python, set_pyvenv, unset_var
+from ..actions import conda_install, manual, pip_install, run_python, set_pyvenv, unset_var
 from ..findings import Finding
 from ..snapshot import Command, Environment, Snapshot
 from ._common import (
@@ -205,7 +205,25 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
                 actions.append(
                     run_python(("-m", "ensurepip", "--upgrade"), "give the environment its own pip")
                 )
-    if cmd.path and _is_stray(s, cmd):
+    copied_from = _copied_from(cmd, ref_prefix)
+    if copied_from is not None and ref_prefix is not None:
+        here = quote(ref_prefix)
+        fixes = [
+            (
+                f"{here}/bin/python -m pip install --force-reinstall pip    # rewrites its pip "
+                "scripts for this path"
+            ),
+            (
+                f"better, recreate it here: {here}/bin/python -m pip freeze > requirements.txt "
+                f"&& python3 -m venv --clear {here} && {here}/bin/python -m pip install -r "
+                "requirements.txt"
+            ),
+            "hash -r",
+        ]
+        actions = [
+            pip_install(("pip",), "rewrite the copied venv's pip scripts", "--force-reinstall")
+        ]
+    elif cmd.path and _is_stray(s, cmd):
         # Only a pip that belongs to no environment of its own is safe to remove.
         fixes.append(f"rm {quote(cmd.path)}    # a stray pip that comes first on PATH")
         fixes.append("hash -r    # the shell forgets where it found `pip` before")
@@ -216,15 +234,35 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
                 "user",
             )
         )
+    copied = (
+        f" {ref_prefix} was copied or moved from {copied_from} (`cp -r`, `mv`): its own "
+        f"{cmd.path}'s #! line still names {copied_from}/bin/python, and a venv's scripts (and "
+        "its activate) are written for one path only."
+        if copied_from is not None
+        else ""
+    )
     yield finding(
         "pip-other-interpreter",
         f"`{cmd.name}` installs for another interpreter than {label.split(' (')[0]}",
         f"`{cmd.name}` runs under {serves}, while {label} is what runs your code. "
-        f"`{cmd.name} install` therefore puts packages where this Python does not look.",
+        f"`{cmd.name} install` therefore puts packages where this Python does not look." + copied,
         [command_evidence(s, c) for c in (*(c for c, _ in mismatched), py) if c is not None],
         fixes,
         actions=actions,
     )
+
+
+def _copied_from(cmd: Command, prefix: Optional[str]) -> Optional[str]:
+    """The prefix a venv was copied or moved from, when its own pip script names it."""
+    interp = cmd.interpreter
+    if prefix is None or cmd.path is None or interp is None or interp.path is None:
+        return None
+    if posixpath.dirname(cmd.path) != posixpath.join(prefix, "bin"):
+        return None  # not the environment's own script
+    named = posixpath.dirname(posixpath.dirname(interp.path))
+    if named == prefix or not posixpath.basename(interp.path).startswith("python"):
+        return None
+    return named
 
 
 def _is_stray(s: Snapshot, cmd: Command) -> bool:

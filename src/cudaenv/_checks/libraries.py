@@ -98,6 +98,8 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
             continue  # another wheel ships it: consumers load wheels in dependency order
         missing.setdefault(obj.name, []).append(f"{tree.consumer}: needed by {obj.needed_by}")
     for obj in s.libraries.opened_by_name:
+        if obj.needed_by == "tensorflow":
+            continue  # TensorFlow falls back to the CPU: tensorflow-cuda-mismatch speaks
         if obj.path is None and not obj.error and not _is_driver(obj.name):
             missing.setdefault(obj.name, []).append("opened by name (dlopen) at run time")
     if not missing:
@@ -142,12 +144,36 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
     )
 
 
-def _shipped_copy(s: Snapshot, obj: LoadedLibrary) -> Optional[tuple[str, str, Optional[str]]]:
+def _shipped_copy(
+    s: Snapshot, obj: LoadedLibrary, *, declared_only: bool = False
+) -> Optional[tuple[str, str, Optional[str]]]:
+    """The copy the framework ships (bundled in its own lib dir) or pins (an ``nvidia-*``
+    wheel it requires), other than ``obj``; with ``declared_only``, wheels and bundles only."""
     base = posixpath.basename(obj.name)
     for lib in s.libraries.shipped:
-        if lib.name == base and lib.path != obj.path:
-            return lib.path, lib.owner, lib.version
+        if lib.name != base or lib.path == obj.path:
+            continue
+        if declared_only and not lib.owner.startswith(("pip", "bundled")):
+            continue
+        version = lib.version
+        if version is None and lib.owner.startswith("bundled "):
+            version = _bundled_version(s, lib.owner.split(" ", 1)[1], base)
+        return lib.path, lib.owner, version
     return None
+
+
+def _bundled_version(s: Snapshot, framework: str, name: str) -> Optional[str]:
+    """A bundled CUDA toolkit library is of the framework's CUDA release (X.Y); cuDNN and
+    NCCL have versions of their own, unknown from a file name."""
+    if cuda_library_stem(name) in ("libcudnn", "libnccl"):
+        return None
+    built = next((f for f in s.frameworks if f.name == framework and f.cuda), None)
+    return built.cuda if built is not None else None
+
+
+def _same_release(version: str, cuda: str) -> bool:
+    """A library version of CUDA release ``cuda`` (X.Y): same major and minor."""
+    return version_tuple(version)[:2] == version_tuple(cuda)[:2]
 
 
 def _newer(a: str, b: str) -> bool:
@@ -158,15 +184,25 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
     hits = []
     worst = "info"
     seen: set[str] = set()
-    for tree, obj in _all_objects(s):
+    # what frameworks load: their NEEDED trees, and what they dlopen() by name (TensorFlow)
+    loaded = [(tree.consumer, obj) for tree, obj in _all_objects(s)] + [
+        (obj.needed_by, obj) for obj in s.libraries.opened_by_name if obj.needed_by
+    ]
+    for consumer, obj in loaded:
         if not obj.cuda or obj.path is None or obj.via == "loaded" or obj.path in seen:
             continue
-        if obj.owner is not None and obj.owner.startswith(("pip", "conda")):
-            continue  # the environment's own copy
-        shipped = _shipped_copy(s, obj)
+        if obj.owner is not None and obj.owner.startswith(("pip", "bundled")):
+            continue  # the copy the framework declares
+        # A conda package's copy is the environment's, but not the framework's when the
+        # framework pins a wheel of its own (TF's nvidia-cudnn-cu11 beside conda's cudnn):
+        # judge by the copy the framework declares, not by who owns the file that loads.
+        conda = obj.owner is not None and obj.owner.startswith("conda")
+        shipped = _shipped_copy(s, obj, declared_only=conda)
         if shipped is None or obj.version is None or shipped[2] is None:
             continue
         ours_version = shipped[2]
+        if shipped[1].startswith("bundled ") and _same_release(obj.version, ours_version):
+            continue
         if (
             obj.version == ours_version
             or ours_version.startswith(obj.version + ".")
@@ -176,16 +212,16 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
         seen.add(obj.path)
         older = not _newer(obj.version, ours_version)
         worst = "warning" if older else worst
-        hits.append((tree, obj, shipped, older))
+        hits.append((consumer, obj, shipped, older))
     if not hits:
         return
     evidence = []
     fixes: list[str] = []
     dropped: list[str] = []
-    for tree, obj, (path, owner, version), older in hits:
+    for consumer, obj, (path, owner, version), older in hits:
         evidence.append(
             f"{obj.name}: the loader takes {obj.path} ({obj.via}, {obj.owner or 'version'} "
-            f"{obj.version}) — {tree.consumer} ships {path} ({owner} {version}); the one taken is "
+            f"{obj.version}) — {consumer} ships {path} ({owner} {version}); the one taken is "
             f"{'older' if older else 'newer'}"
         )
         if obj.via == "ld_library_path" and obj.path is not None:
@@ -199,8 +235,8 @@ def library_shadowed(s: Snapshot) -> Iterator[Finding]:
     )
     yield finding(
         "library-shadowed",
-        f"{len(hits)} CUDA librar{'y is' if len(hits) == 1 else 'ies are'} taken from outside "
-        "the environment, at another version",
+        f"{len(hits)} CUDA librar{'y is' if len(hits) == 1 else 'ies are'} not the copy the "
+        "framework ships or pins, at another version",
         "The loader picks a copy of these libraries other than the one the framework installed "
         "with it, because LD_LIBRARY_PATH (or the cache) comes first in its search. An older "
         "copy lacks newer symbols (undefined symbol errors); a newer one usually works but is not "

@@ -127,11 +127,24 @@ def cuda_home_invalid(s: Snapshot) -> Iterator[Finding]:
         elif toolkit is None or not toolkit.exists:
             problem = f"{variable}={value} does not exist"
         elif toolkit.nvcc is None:
-            problem = f"{variable}={value} has no bin/nvcc"
+            wheel = _pip_toolkit_holding(s, value)
+            problem = f"{variable}={value} has no bin/nvcc" + (
+                f": it is a directory of NVIDIA's pip wheels ({wheel.root}), which hold the "
+                "runtime libraries and headers programs use, not a compiler"
+                if wheel is not None
+                else ""
+            )
         else:
             continue
         better = _best_toolkit(s)
         fix = [f"export {variable}={quote(better.root)}"] if better else [f"unset {variable}"]
+        if better is None and toolkit is not None and _pip_toolkit_holding(s, value):
+            # NVIDIA's wheels carry ptxas, never nvcc: a build needs a real toolkit
+            fix.append(
+                f"to build: install a CUDA {_major(toolkit.version) or ''} toolkit (conda "
+                f"install -c nvidia cuda-nvcc cuda-cudart-dev, or NVIDIA's installer) and "
+                f"export {variable} to it"
+            )
         why = "one toolkit root, with nvcc and headers"
         action = set_var(variable, better.root, why) if better else unset_var(variable, why)
         yield finding(
@@ -159,6 +172,23 @@ def _system_runtime_only(s: Snapshot) -> Optional[Toolkit]:
     if chosen.nvcc is not None or chosen.runtime_headers or not chosen.libraries:
         return None
     return chosen
+
+
+def _pip_toolkit_holding(s: Snapshot, path: str) -> Optional[Toolkit]:
+    """The pip wheels' toolkit (``site-packages/nvidia``) that ``path`` lies in."""
+    clean = posixpath.normpath(path)
+    return next(
+        (
+            t
+            for t in s.toolkits
+            if t.source == "pip" and (clean == t.root or clean.startswith(t.root + "/"))
+        ),
+        None,
+    )
+
+
+def _named_by_variable(toolkit: Toolkit) -> bool:
+    return any(v in toolkit.named_by for v in _VARIABLES)
 
 
 def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
@@ -195,6 +225,8 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
     conda = [t for t in runtime_only if t.source == "conda-cudatoolkit"]
     if not conda and not build_evidence:
         return  # pip's runtime wheels are all torch needs to run; nothing asks for a build
+    if not conda and variables and all(_pip_toolkit_holding(s, v) for v in variables.values()):
+        return  # CUDA_HOME names a wheel's directory: cuda-home-invalid says so, once
     toolkit = (conda or runtime_only)[0]
     torch = _torch(s)
     version = (torch[1] if torch else None) or toolkit.version or ""
@@ -292,6 +324,8 @@ def toolkit_incomplete(s: Snapshot) -> Iterator[Finding]:
     for toolkit, why in _build_toolkits(s):
         if toolkit.source in ("pip", "conda-cudatoolkit"):
             continue  # runtime-only packages: toolkit-runtime-only speaks for them
+        if toolkit.nvcc is None and _named_by_variable(toolkit):
+            continue  # CUDA_HOME/CUDA_PATH without bin/nvcc: cuda-home-invalid speaks for it
         if toolkit.nvcc and not toolkit.runtime_headers:
             missing = "cuda_runtime.h and cuda_runtime_api.h"
             has = f"nvcc ({toolkit.nvcc})"

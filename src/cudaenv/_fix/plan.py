@@ -262,11 +262,12 @@ def build_plan(report: Report, *, force: bool = False, info: bool = False) -> Pl
                 known.add(action.value)
                 manual.append(ManualStep(action.value, action.scope, (f.code,)))
     steps: list[PackageStep] = []
+    # `python -m ensurepip` first: every pip step after it needs the pip it installs
     order = {
-        ("pip", "uninstall"): 0,
-        ("conda", "uninstall"): 1,
-        ("conda", "install"): 2,
-        ("python", "run"): 3,
+        ("python", "run"): 0,
+        ("pip", "uninstall"): 1,
+        ("conda", "uninstall"): 2,
+        ("conda", "install"): 3,
     }
     for (manager, operation, options), items in sorted(
         packages.groups.items(), key=lambda kv: order.get(kv[0][:2], 4)

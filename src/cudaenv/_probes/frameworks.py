@@ -47,7 +47,9 @@ _VERSION_PY = re.compile(
 )
 _CUDA_H_VERSION = re.compile(r"#define\s+CUDA_VERSION\s+(\d+)")
 _RUNTIME = re.compile(r"^libcudart\.so\.\d+(\.\d+)?$")
-_BUILD_INFO_VALUE = r"""['"]?{key}['"]?\s*[:=]\s*['"]([\d.]+)['"]"""
+# Every format TensorFlow has shipped: module variables (2.1: cuda_version_number = '10.1'),
+# a dict (2.3: 'cuda_version': '10.1'), an OrderedDict of pairs (2.4+: ('cuda_version', '11.8')).
+_BUILD_INFO_VALUE = r"""['"]?{key}['"]?\s*[:=,]\s*['"]([\d.]+)['"]"""
 
 _PACKAGE_DIRS = {
     "cupy": "cupy",
@@ -184,16 +186,21 @@ def _torch(host: Host, build: _Build, package_dir: str, env: Optional[Environmen
 def _tensorflow(host: Host, build: _Build, name: str, package_dir: str) -> None:
     path = posixpath.join(package_dir, "python", "platform", "build_info.py")
     text = host.read_text(path, limit=1 << 16)
+    if text is None:  # TF 2.0 and 2.1 keep it in tensorflow_core/, beside tensorflow/
+        path = posixpath.join(
+            posixpath.dirname(package_dir), "tensorflow_core", "python", "platform", "build_info.py"
+        )
+        text = host.read_text(path, limit=1 << 16)
     if text is not None:
         cuda = re.search(_BUILD_INFO_VALUE.format(key=r"cuda_version(?:_number)?"), text)
         cudnn = re.search(_BUILD_INFO_VALUE.format(key=r"cudnn_version(?:_number)?"), text)
-        is_cuda = re.search(r"""['"]?is_cuda_build['"]?\s*[:=]\s*(True|False)""", text)
+        is_cuda = re.search(r"""['"]?is_cuda_build['"]?\s*[:=,]\s*(True|False)""", text)
         if is_cuda and is_cuda.group(1) == "False":
             build.set("cpu", None, "tensorflow build_info.py")
         elif cuda:
             build.set("cuda", cuda.group(1), "tensorflow build_info.py")
             build.cudnn = cudnn.group(1) if cudnn else None
-        archs = re.search(r"""['"]cuda_compute_capabilities['"]\s*:\s*\[([^\]]*)\]""", text)
+        archs = re.search(r"""['"]cuda_compute_capabilities['"]\s*[:,]\s*\[([^\]]*)\]""", text)
         if archs and build.variant == "cuda":
             codes = re.findall(r"(sm_\d+a?|compute_\d+a?)", archs.group(1))
             build.gpu_code.append(

@@ -100,6 +100,7 @@ class _Owners:
         self.shipped: list[ShippedLibrary] = []
         for site in sites:
             self._wheels(site)
+            self._bundled(site)
         if env is not None and env.has_conda_meta:
             self._conda(env)
         for toolkit in toolkits:
@@ -143,6 +144,20 @@ class _Owners:
                 self.shipped.append(
                     ShippedLibrary(filename, posixpath.join(libdir, filename), owner, version)
                 )
+
+    def _bundled(self, site: SiteDir) -> None:
+        """CUDA libraries a framework wheel carries in its own lib dir (torch ≤ 1.12 from
+        PyPI: ``torch/lib/libcublas.so.10`` behind DT_RUNPATH ``$ORIGIN``). Their version is
+        the framework's CUDA, which the check reads from the framework."""
+        if not any(canonicalize_name(d.name) == "torch" for d in site.distributions):
+            return
+        libdir = posixpath.join(site.path, "torch", "lib")
+        for filename in self.host.listdir(libdir):
+            if cuda_library_stem(filename) is None or "-" in filename.split(".so")[0]:
+                continue  # hashed names (libcudart-e409450e.so.11.0) are nobody else's
+            self.shipped.append(
+                ShippedLibrary(filename, posixpath.join(libdir, filename), "bundled torch", None)
+            )
 
     def _conda(self, env: Environment) -> None:
         packages = {p.name: p.version for p in env.conda_packages}
@@ -280,6 +295,40 @@ def _cached_by_directory(host: Host, paths: set[str]) -> set[tuple[str, str]]:
     return entries
 
 
+_CUPY_PROBE = re.compile(r"cupy_backends/cuda/api/runtime\.cpython-[^,/]+\.so,[^,]*,(\d+)$")
+
+
+def _overwritten_cupys(host: Host, sites: list[SiteDir]) -> set[str]:
+    """CuPy distributions whose files are no longer on disk: two of them share one ``cupy``
+    directory and the last install's files are the ones there. Which one that is, the files
+    say: the size of ``cupy_backends/cuda/api/runtime*.so`` against each RECORD's."""
+    lost: set[str] = set()
+    for site in sites:
+        cupys = [
+            d
+            for d in site.distributions
+            if canonicalize_name(d.name).startswith("cupy-cuda") and d.path.endswith(".dist-info")
+        ]
+        if len(cupys) < 2:
+            continue
+        on_disk: dict[str, bool] = {}
+        for dist in cupys:
+            record = host.read_text(posixpath.join(dist.path, "RECORD"), limit=1 << 22) or ""
+            for line in record.splitlines():
+                match = _CUPY_PROBE.search(line)
+                if match is None:
+                    continue
+                module = posixpath.join(site.path, line.split(",", 1)[0])
+                st = host.stat(module)
+                on_disk[canonicalize_name(dist.name)] = st is not None and st.st_size == int(
+                    match.group(1)
+                )
+                break
+        if any(on_disk.values()):  # undecidable without sizes: keep every name
+            lost |= {name for name, here in on_disk.items() if not here}
+    return lost
+
+
 def library_facts(
     host: Host,
     target: Target,
@@ -318,12 +367,24 @@ def library_facts(
         for n in ("libcuda.so.1", "libcuda.so", "libnvidia-ml.so.1")
     ]
     for built in frameworks:
-        # TensorFlow dlopen()s the CUDA runtime and cuDNN it was built for, looking in NVIDIA's
-        # wheels first (its own scan of site-packages/nvidia/*/lib), then the loader's path.
+        # TensorFlow dlopen()s the CUDA runtime and cuDNN it was built for from
+        # libtensorflow_framework.so.2 (TSL's DsoLoader), so that object's DT_RUNPATH applies:
+        # "$ORIGIN/" in 2.12, plus the nvidia/*/lib wheel dirs from 2.14 — after
+        # LD_LIBRARY_PATH, as every RUNPATH.  Without that file to read: the wheels, then the
+        # loader's path.
         if built.name.startswith(("tensorflow", "tf-nightly")) and built.variant == "cuda":
+            framework_so = posixpath.join(built.package_dir, "libtensorflow_framework.so.2")
+            requester = None
+            if model.info(framework_so).error is None:
+                model.dlopen(framework_so, model.main)
+                requester = model.object_for(framework_so)
             for name in tensorflow_libraries(built.cuda, built.cudnn, built.version):
                 shipped_copy = next((c for c in owners.shipped if c.name == name), None)
-                if shipped_copy is not None:
+                if requester is not None:
+                    opened_by_name.append(
+                        _library(host, owners, model.find(name, requester), "tensorflow")
+                    )
+                elif shipped_copy is not None:
                     opened_by_name.append(
                         LoadedLibrary(
                             name=name,
@@ -339,8 +400,9 @@ def library_facts(
                     opened_by_name.append(
                         _library(host, owners, model.find(name, model.main), "tensorflow")
                     )
+    overwritten = _overwritten_cupys(host, sites)
     for framework, dist, names in OPENED_BY_NAME:
-        if dist not in versions:
+        if dist not in versions or dist in overwritten:
             continue
         # CuPy 14 finds CUDA libraries with cuda-pathfinder: NVIDIA wheels first, then dlopen.
         pathfinder = framework == "cupy" and _major(versions[dist]) >= 14

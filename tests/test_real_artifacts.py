@@ -177,3 +177,18 @@ def test_plain_tensorflow_on_a_gpu_desktop_cannot_use_the_gpu(tmp_path: Path) ->
             )
         else:
             assert_diagnosis(report, max_severity="info")
+
+
+def test_a_missing_bundled_runtime_under_its_hashed_name_is_missing(tmp_path: Path) -> None:
+    """torch's cu118 wheels bundle the CUDA runtime under auditwheel's name
+    (libcudart-<8 hex>.so.11.0): still a CUDA library, and missing when it is gone."""
+    import kit_debian
+    from test_reference_machines_more import SITE, torch_cu118
+
+    world = World(tmp_path / "world")
+    torch_cu118(world)
+    kit_debian.run_ldconfig(world.root)
+    assert_diagnosis(world.doctor(), max_severity="info")
+    world.real(f"{SITE}/torch/lib/libcudart-d0da41ae.so.11.0").unlink()
+    found = finding(world.doctor(), "library-missing")
+    assert any(e.startswith("libcudart-d0da41ae.so.11.0") for e in found["evidence"])

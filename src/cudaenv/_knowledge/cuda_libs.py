@@ -53,8 +53,10 @@ _STEMS = (
 )
 _STEM_RE = re.compile(
     r"^(" + "|".join(re.escape(s) for s in sorted(_STEMS, key=len, reverse=True)) + r")"
-    r"(?:_[A-Za-z0-9_]+)?(?:64_\d+)?\.so(?:\.|$)"
+    r"(?:_[A-Za-z0-9_]+)?(?:64_\d+)?(?:-[0-9a-f]{8})?\.so(?:\.|$)"
 )
+"""The ``-<8 hex>`` infix is auditwheel's: the CUDA libraries a wheel bundles under names
+of their own (torch's ``libcudart-e409450e.so.11.0``), still CUDA libraries."""
 
 DRIVER_LIBRARIES = frozenset(
     {"libcuda", "libnvidia-ml", "libnvidia-ptxjitcompiler", "libnvidia-nvvm"}

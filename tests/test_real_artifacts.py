@@ -183,7 +183,8 @@ def test_a_missing_bundled_runtime_under_its_hashed_name_is_missing(tmp_path: Pa
     """torch's cu118 wheels bundle the CUDA runtime under auditwheel's name
     (libcudart-<8 hex>.so.11.0): still a CUDA library, and missing when it is gone."""
     import kit_debian
-    from test_reference_machines_more import SITE, torch_cu118
+    from test_reference_machines import SITE
+    from test_reference_machines_more import torch_cu118
 
     world = World(tmp_path / "world")
     torch_cu118(world)
@@ -192,3 +193,14 @@ def test_a_missing_bundled_runtime_under_its_hashed_name_is_missing(tmp_path: Pa
     world.real(f"{SITE}/torch/lib/libcudart-d0da41ae.so.11.0").unlink()
     found = finding(world.doctor(), "library-missing")
     assert any(e.startswith("libcudart-d0da41ae.so.11.0") for e in found["evidence"])
+
+
+def test_the_local_wheel_members_are_the_recorded_bytes() -> None:
+    import hashlib
+    import json
+
+    base = Path(__file__).parent / "data/real/local"
+    sources = json.loads((base / "SOURCES.json").read_text())
+    for member, facts in sources["members"].items():
+        data = (base / "site-packages" / sources["wheel"] / member).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == facts["sha256"], member

@@ -209,7 +209,27 @@ def jax_beside_an_old_toolkit(world: World) -> None:
     world.env["PATH"] = f"{old}/bin:" + world.env["PATH"]
 
 
+CPU_TORCH = Path(__file__).parent / "data/real/local/site-packages"
+CPU_WHEEL = "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+
+
+def cpu_laptop_cpu_torch(world: World) -> None:
+    """A laptop without an NVIDIA GPU: PyTorch's CPU wheel (its real METADATA and version.py,
+    from the wheel this machine image carries; tests/data/real/local/SOURCES.json)."""
+    debian_root(world)
+    world.system_python("3.11")
+    world.venv(PROJECT)
+    source = CPU_TORCH / CPU_WHEEL
+    for member in ("torch/version.py", "torch-2.13.0+cpu.dist-info/METADATA"):
+        world.file(f"{SITE}/{member}", (source / member).read_text())
+    world.file(f"{SITE}/torch-2.13.0+cpu.dist-info/INSTALLER", "pip\n")
+    for lib in ("libc10.so", "libtorch.so", "libtorch_cpu.so", "libtorch_python.so"):
+        place(world, f"{SITE}/torch/lib/{lib}", simple(lib))
+    world.activate_venv(PROJECT)
+
+
 MACHINES: dict[str, Callable[[World], None]] = {
+    "CPU laptop, PyTorch's CPU wheel": cpu_laptop_cpu_torch,
     "CPU laptop, plain tensorflow": cpu_laptop_tensorflow,
     "WSL2, pip torch 2.4.1": wsl2,
     "conda cudatoolkit 11.8 + conda pytorch, nothing to build": conda_cudatoolkit_pytorch,

@@ -204,3 +204,28 @@ def test_the_local_wheel_members_are_the_recorded_bytes() -> None:
     for member, facts in sources["members"].items():
         data = (base / "site-packages" / sources["wheel"] / member).read_bytes()
         assert hashlib.sha256(data).hexdigest() == facts["sha256"], member
+
+
+def test_merged_usr_cache_names_are_the_directory_not_its_spelling(tmp_path: Path) -> None:
+    """Defect 1: on merged /usr ldconfig records libcuda under /lib/x86_64-linux-gnu (the
+    first name ld.so.conf gives the one directory); ld.so.conf also lists
+    /usr/lib/x86_64-linux-gnu. Both names are one directory: cached, not stale. A library
+    added after ldconfig ran is stale under either name."""
+    import kit_debian
+    from reference import debian_root, machine_driver
+
+    world = World(tmp_path / "world")
+    debian_root(world)
+    machine_driver(world, "flat", "NVIDIA GeForce RTX 4090")
+    world.system_python("3.11")
+    kit_debian.run_ldconfig(world.root)
+    report = world.doctor()
+    libcuda = next(
+        o for o in report["facts"]["libraries"]["opened_by_name"] if o["name"] == "libcuda.so.1"
+    )
+    assert libcuda["path"] == "/lib/x86_64-linux-gnu/libcuda.so.1"
+    assert "ld-cache-stale" not in [f["code"] for f in report["findings"]]
+    place(world, "/usr/lib/x86_64-linux-gnu/libcudart.so.12.4.127", simple("libcudart.so.12"))
+    world.link("/usr/lib/x86_64-linux-gnu/libcudart.so.12", "libcudart.so.12.4.127")
+    found = finding(world.doctor(), "ld-cache-stale")
+    assert any("libcudart" in e for e in found["evidence"])

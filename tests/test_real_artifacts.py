@@ -229,3 +229,28 @@ def test_merged_usr_cache_names_are_the_directory_not_its_spelling(tmp_path: Pat
     world.link("/usr/lib/x86_64-linux-gnu/libcudart.so.12", "libcudart.so.12.4.127")
     found = finding(world.doctor(), "ld-cache-stale")
     assert any("libcudart" in e for e in found["evidence"])
+
+
+TORCH_VERSION_FILES = sorted(
+    key
+    for key in kit_pypi.members()
+    if key.startswith("torch-") and key.endswith("/torch/version.py")
+)
+
+
+@pytest.mark.parametrize("key", TORCH_VERSION_FILES)
+def test_every_torch_version_file_format_is_read(world: World, key: str) -> None:
+    """torch/version.py as shipped from 1.12 to the newest: bare `cuda = '10.2'`, then
+    `cuda: Optional[str] = '12.1'` with __all__, then hip/rocm/xpu lines."""
+    import re
+
+    text = kit_pypi.member(key).decode()
+    expected = re.search(r"^cuda\s*(?::[^=]*)?=\s*'([\d.]+)'", text, re.MULTILINE)
+    assert expected is not None
+    ml_world(world)
+    version = re.search(r"__version__ = '([^']+)'", text)
+    assert version is not None
+    world.dist(ML_SITE, "torch", version.group(1))
+    world.file(f"{ML_SITE}/torch/version.py", text)
+    torch = next(f for f in world.doctor()["facts"]["frameworks"] if f["name"] == "torch")
+    assert (torch["variant"], torch["cuda"]) == ("cuda", expected.group(1))

@@ -462,7 +462,7 @@ PIXI_CUDA_NEEDED = {
 }
 
 
-def _pixi_records(world: World) -> None:
+def _pixi_records(world: World, env: str) -> None:
     for entry in PIXI_LOCK_LINUX64.split():
         subdir, _, stem = entry.partition("/")
         match = re.match(r"^(.+?)-(\d[^-]*)-([^-]+)$", stem)
@@ -479,7 +479,87 @@ def _pixi_records(world: World) -> None:
             "url": f"https://conda.anaconda.org/conda-forge/{entry}.conda",
             "files": [],
         }
-        world.file(f"{PIXI_ENV}/conda-meta/{stem}.json", json.dumps(record))
+        world.file(f"{env}/conda-meta/{stem}.json", json.dumps(record))
+
+
+def conda_forge_pytorch(world: World, env: str, site: str) -> None:
+    """conda-forge's pytorch 2.8.0 (CUDA 12.9) laid into a conda prefix: the records of a real
+    pixi.lock's linux-64 environment and the libraries as conda-forge lays them out (see
+    pixi_pytorch for every source)."""
+    _pixi_records(world, env)
+    targets = f"{env}/targets/x86_64-linux/lib"
+    libs: dict[str, Path] = {}
+    for soname, (_package, version) in PIXI_CUDA_LIBS.items():
+        stem = soname.split(".so.")[0]
+        libs[soname] = built(
+            f"pixi:{soname}",
+            f"int px_{len(libs)}(void) {{ return 0; }}",
+            soname=soname,
+            needed=[libs[n] for n in PIXI_CUDA_NEEDED.get(soname, [])],
+            rpath="$ORIGIN",
+        )
+        place(world, f"{targets}/{stem}.so.{version}", libs[soname])
+        world.link(f"{targets}/{soname}", f"{stem}.so.{version}")
+        world.link(f"{env}/lib/{soname}", f"../targets/x86_64-linux/lib/{soname}")
+    for soname in ("libcudnn.so.9", "libnccl.so.2"):
+        libs[soname] = simple(soname)
+        place(world, f"{env}/lib/{soname}", libs[soname])
+    torch_libs = {
+        "libc10.so": [],
+        "libc10_cuda.so": ["libc10.so", "libcudart.so.12"],
+        "libtorch_cpu.so": ["libc10.so"],
+        "libtorch_cuda.so": [
+            "libc10_cuda.so",
+            "libtorch_cpu.so",
+            "libcudart.so.12",
+            "libcublas.so.12",
+            "libcublasLt.so.12",
+            "libcudnn.so.9",
+            "libcusparse.so.12",
+            "libcufft.so.11",
+            "libcurand.so.10",
+            "libcusolver.so.11",
+            "libnccl.so.2",
+        ],
+        "libtorch.so": ["libtorch_cpu.so", "libtorch_cuda.so"],
+        "libtorch_python.so": ["libtorch.so"],
+    }
+    for soname, needed in torch_libs.items():
+        libs[soname] = built(
+            f"pixi:{soname}",
+            f"int pt_{len(libs)}(void) {{ return 0; }}",
+            soname=soname,
+            needed=[libs[n] for n in needed],
+            rpath="$ORIGIN",
+        )
+        place(world, f"{env}/lib/{soname}", libs[soname])
+        world.link(f"{site}/torch/lib/{soname}", f"../../../../{soname}")
+    place(
+        world,
+        f"{site}/torch/_C.cpython-313-x86_64-linux-gnu.so",
+        built(
+            "pixi:_C",
+            "int PyInit__C(void) { return 0; }",
+            soname="_C.so",
+            needed=[libs["libtorch_python.so"]],
+            rpath="$ORIGIN/lib:$ORIGIN/../../..",
+        ),
+    )
+    world.file(f"{site}/torch/__init__.py", "")
+    world.file(
+        f"{site}/torch/version.py",
+        "from typing import Optional\n\n__all__ = ['__version__', 'debug', 'cuda', "
+        "'git_version', 'hip', 'xpu']\n__version__ = '2.8.0'\ndebug = False\n"
+        "cuda: Optional[str] = '12.9'\ngit_version = 'Unknown'\nhip: Optional[str] = None\n"
+        "xpu: Optional[str] = None\n",
+    )
+    world.dist(
+        site,
+        "torch",
+        "2.8.0",
+        installer="conda",
+        requires=["filelock", "typing-extensions>=4.10.0", "sympy>=1.13.3", "networkx"],
+    )
 
 
 def pixi_pytorch(world: World) -> None:
@@ -517,7 +597,6 @@ def pixi_pytorch(world: World) -> None:
     world.file(f"{PIXI_ROOT}/pixi.toml", PIXI_TOML)
     world.conda_env(PIXI_ENV, python=None)
     world.python_install(PIXI_ENV, "3.13")
-    _pixi_records(world)
     world.file(
         f"{PIXI_ENV}/conda-meta/pixi",
         json.dumps(
@@ -528,79 +607,7 @@ def pixi_pytorch(world: World) -> None:
             }
         ),
     )
-    targets = f"{PIXI_ENV}/targets/x86_64-linux/lib"
-    libs: dict[str, Path] = {}
-    for soname, (_package, version) in PIXI_CUDA_LIBS.items():
-        stem = soname.split(".so.")[0]
-        libs[soname] = built(
-            f"pixi:{soname}",
-            f"int px_{len(libs)}(void) {{ return 0; }}",
-            soname=soname,
-            needed=[libs[n] for n in PIXI_CUDA_NEEDED.get(soname, [])],
-            rpath="$ORIGIN",
-        )
-        place(world, f"{targets}/{stem}.so.{version}", libs[soname])
-        world.link(f"{targets}/{soname}", f"{stem}.so.{version}")
-        world.link(f"{PIXI_ENV}/lib/{soname}", f"../targets/x86_64-linux/lib/{soname}")
-    for soname in ("libcudnn.so.9", "libnccl.so.2"):
-        libs[soname] = simple(soname)
-        place(world, f"{PIXI_ENV}/lib/{soname}", libs[soname])
-    torch_libs = {
-        "libc10.so": [],
-        "libc10_cuda.so": ["libc10.so", "libcudart.so.12"],
-        "libtorch_cpu.so": ["libc10.so"],
-        "libtorch_cuda.so": [
-            "libc10_cuda.so",
-            "libtorch_cpu.so",
-            "libcudart.so.12",
-            "libcublas.so.12",
-            "libcublasLt.so.12",
-            "libcudnn.so.9",
-            "libcusparse.so.12",
-            "libcufft.so.11",
-            "libcurand.so.10",
-            "libcusolver.so.11",
-            "libnccl.so.2",
-        ],
-        "libtorch.so": ["libtorch_cpu.so", "libtorch_cuda.so"],
-        "libtorch_python.so": ["libtorch.so"],
-    }
-    for soname, needed in torch_libs.items():
-        libs[soname] = built(
-            f"pixi:{soname}",
-            f"int pt_{len(libs)}(void) {{ return 0; }}",
-            soname=soname,
-            needed=[libs[n] for n in needed],
-            rpath="$ORIGIN",
-        )
-        place(world, f"{PIXI_ENV}/lib/{soname}", libs[soname])
-        world.link(f"{PIXI_SITE}/torch/lib/{soname}", f"../../../../{soname}")
-    place(
-        world,
-        f"{PIXI_SITE}/torch/_C.cpython-313-x86_64-linux-gnu.so",
-        built(
-            "pixi:_C",
-            "int PyInit__C(void) { return 0; }",
-            soname="_C.so",
-            needed=[libs["libtorch_python.so"]],
-            rpath="$ORIGIN/lib:$ORIGIN/../../..",
-        ),
-    )
-    world.file(f"{PIXI_SITE}/torch/__init__.py", "")
-    world.file(
-        f"{PIXI_SITE}/torch/version.py",
-        "from typing import Optional\n\n__all__ = ['__version__', 'debug', 'cuda', "
-        "'git_version', 'hip', 'xpu']\n__version__ = '2.8.0'\ndebug = False\n"
-        "cuda: Optional[str] = '12.9'\ngit_version = 'Unknown'\nhip: Optional[str] = None\n"
-        "xpu: Optional[str] = None\n",
-    )
-    world.dist(
-        PIXI_SITE,
-        "torch",
-        "2.8.0",
-        installer="conda",
-        requires=["filelock", "typing-extensions>=4.10.0", "sympy>=1.13.3", "networkx"],
-    )
+    conda_forge_pytorch(world, PIXI_ENV, PIXI_SITE)
     world.env.update(
         PATH=f"{PIXI_ENV}/bin:/home/u/.pixi/bin:/usr/local/bin:/usr/bin:/bin",
         CONDA_PREFIX=PIXI_ENV,
@@ -696,7 +703,30 @@ def finish_nixos(world: World) -> dict[str, object]:
     return world.doctor()
 
 
+def miniforge_pytorch(world: World) -> None:
+    """Miniforge with ``conda create -n torch pytorch`` from conda-forge (the same packages and
+    layout as pixi_pytorch's prefix), activated with ``conda activate torch``.  Unlike pixi,
+    conda adds pip to every environment with a Python (its ``add_pip_as_python_dependency``
+    setting, on by default): a pip record, its dist-info and ``bin/pip``."""
+    base = "/home/u/miniforge3"
+    env = f"{base}/envs/torch"
+    site = f"{env}/lib/python3.13/site-packages"
+    debian_root(world)
+    machine_driver(world, "flat", "NVIDIA GeForce RTX 4090")
+    world.system_python("3.11", pip=False)
+    world.conda_base(base)
+    world.conda_env(env, python=None)
+    world.python_install(env, "3.13")
+    conda_forge_pytorch(world, env, site)
+    world.conda_record(env, "pip", "25.3", "pyh145f28c_0")
+    world.dist(site, "pip", "25.3", installer="conda")
+    world.script(f"{env}/bin/pip", f"{env}/bin/python3.13")
+    world.file("/home/u/.conda/environments.txt", f"{base}\n{env}\n")
+    world.activate_conda(env, base)
+
+
 MACHINES: dict[str, tuple[Callable[[World], None], Callable[[World], dict[str, object]]]] = {
+    "Miniforge, conda-forge pytorch 2.8.0 (CUDA 12.9)": (miniforge_pytorch, finish),
     "NixOS, /run/opengl-driver, pip torch 2.4.1 in a nix-shell": (nixos_pip_torch, finish_nixos),
     "H100 on R535, cuda-compat-12-8, pip torch 2.8.0": (forward_compat_h100, finish),
     "RTX 4090, torch 2.1.2+cu118 from download.pytorch.org": (torch_cu118, finish),

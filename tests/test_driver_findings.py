@@ -508,3 +508,20 @@ def test_gpu_facts_round_trip_through_json(world: World) -> None:
     assert again == snap
     check = LiveCheck("torch", ok=True, seconds=1.5, answer={"available": True, "n": [1, 2]})
     assert from_json(LiveCheck, json.loads(json.dumps(to_json(check)))) == check
+
+
+def test_tensorflow_with_cuda_set_up_for_it_and_no_driver(world: World) -> None:
+    """TensorFlow's wheel runs on the CPU; with a system CUDA and cuDNN set up for it (the
+    pre-2.14 way) the GPU is wanted, and a missing driver is said."""
+    ml_world(world)
+    world.dist(ML_SITE, "tensorflow", "2.12.0")
+    world.file(
+        f"{ML_SITE}/tensorflow/python/platform/build_info.py",
+        "import collections\nbuild_info = collections.OrderedDict([('cuda_version', '11.8'), "
+        "('cudnn_version', '8'), ('is_cuda_build', True), ('is_rocm_build', False)])\n",
+    )
+    assert "driver-missing" not in world.codes()  # a CPU machine running TF on the CPU
+    for soname in ("libcudart.so.11.0", "libcudnn.so.8"):
+        place(world, f"/usr/local/cuda-11.8/lib64/{soname}", simple(soname))
+    world.env["LD_LIBRARY_PATH"] = "/usr/local/cuda-11.8/lib64"
+    assert "driver-missing" in world.codes()

@@ -45,9 +45,12 @@ wheel is a CUDA build): without the CUDA wheels beside them, no sign of a GPU wa
 
 def wants_gpu(s: Snapshot, f: Framework) -> bool:
     """Whether ``f`` is installed to use a GPU: a CUDA build, and for a framework that falls
-    back to the CPU, its CUDA wheels (``tensorflow[and-cuda]``) beside it."""
+    back to the CPU, CUDA set up for it: its CUDA wheels (``tensorflow[and-cuda]``) beside it,
+    or CUDA libraries it opens found in the loader's path."""
     if not f.name.startswith(CPU_FALLBACK):
         return True
+    if any(o.needed_by == "tensorflow" and o.path for o in s.libraries.opened_by_name):
+        return True  # CUDA libraries set up for it (a system CUDA and cuDNN, LD_LIBRARY_PATH)
     return any(
         d.name.lower().startswith("nvidia-") for site in s.site_dirs for d in site.distributions
     )

@@ -307,3 +307,14 @@ def test_cuda_home_naming_a_runtime_wheel_is_one_finding(world: World) -> None:
     found = finding(report, "cuda-home-invalid")
     assert "NVIDIA's pip wheels" in found["detail"]
     assert found["fix"][0] == "unset CUDA_HOME"
+
+
+def test_an_nvcc_that_came_as_a_dependency_is_no_build_in_sight(world: World) -> None:
+    """A conda env whose nvcc came with cuda-nvcc-tools (pulled in for ptxas), no headers,
+    nothing that builds: a note. Installing cuda-nvcc itself says a build is meant."""
+    ml_world(world)
+    world.conda_record(ML, "cuda-nvcc-tools", "12.4.131")
+    world.toolkit(ML, "12.4.131", layout="targets", headers=False, version_file=None)
+    assert finding(world.doctor(), "toolkit-incomplete")["severity"] == "info"
+    world.conda_record(ML, "cuda-nvcc", "12.4.131")
+    assert finding(world.doctor(), "toolkit-incomplete")["severity"] == "error"

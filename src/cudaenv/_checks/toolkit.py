@@ -24,6 +24,10 @@ __all__ = [
 ]
 
 _VARIABLES = ("CUDA_HOME", "CUDA_PATH")
+_COMPILER_PACKAGES = frozenset(
+    {"cuda-nvcc", "cuda-toolkit", "cudatoolkit-dev", "cuda-compiler", "cuda-cudart-dev"}
+)
+"""conda packages one installs to compile CUDA (not those pulled in for a ptxas)."""
 _BUILD_PACKAGES = frozenset({"deepspeed"})
 """Installed packages that compile CUDA code at run time, so they need nvcc (JIT op builds)."""
 
@@ -79,8 +83,14 @@ class BuildIntent:
             f"{name} builds CUDA code" for name in sorted(installed & _BUILD_PACKAGES)
         ]
         own = [t for t in s.toolkits if t.root == s.target.prefix and t.nvcc and t.exists]
-        if own and s.target.prefix:
-            self.explicit.append(f"the environment holds its own nvcc ({own[0].nvcc})")
+        env = s.target_env
+        asked = {p.name for p in env.conda_packages} & _COMPILER_PACKAGES if env else set()
+        if own and s.target.prefix and asked:
+            # installed for building; an nvcc that came as a dependency (jaxlib's
+            # cuda-nvcc-tools, for its ptxas) is not a build in sight
+            self.explicit.append(
+                f"the environment holds its own nvcc ({own[0].nvcc}, conda {min(asked)})"
+            )
         torch = _torch(s)
         self.torch = f"torch {torch[0]} (CUDA {torch[1]})" if torch else None
 

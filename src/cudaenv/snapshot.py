@@ -274,6 +274,9 @@ class ModuleEntry:
 class Workdir:
     path: str
     entries: tuple[ModuleEntry, ...] = ()
+    cuda_build: Optional[str] = None
+    """A build file here that compiles CUDA code (a ``setup.py`` using torch's
+    ``CUDAExtension``): the build a source checkout is about to run."""
 
 
 @record

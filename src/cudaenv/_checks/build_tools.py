@@ -122,10 +122,11 @@ def toolkit_older_than_framework(s: Snapshot) -> Iterator[Finding]:
         needed = _min_nvcc_required(plugin) or f"{plugin.cuda}.0"
         major = plugin.cuda
         suffix = f"-cu{major}" if int(major) < 13 else ""
-        if toolkit is not None and _older(toolkit.version, needed):
+        ptxas_cuda = (toolkit.nvcc_version or toolkit.version) if toolkit is not None else None
+        if toolkit is not None and _older(ptxas_cuda, needed):
             problems.append(
                 f"XLA (JAX {plugin.version}) compiles with ptxas from {toolkit.root} (CUDA "
-                f"{toolkit.version}); it needs CUDA ≥ {needed}"
+                f"{ptxas_cuda}); it needs CUDA ≥ {needed}"
             )
             fixes.append(f"python -m pip install 'nvidia-cuda-nvcc{suffix}>={needed}'")
             actions.append(pip_install((f"nvidia-cuda-nvcc{suffix}>={needed}",), "XLA's ptxas"))

@@ -442,15 +442,16 @@ def driver_too_old(s: Snapshot) -> Iterator[Finding]:
             own = toolkit.root == s.target.prefix or toolkit.source == "pip"
             # Numba compiles with NVVM: only a toolkit that ships it (nvvm/ with libdevice)
             # is one Numba compiles with; runtime wheels alone are not
-            if not own or not toolkit.version or not toolkit.exists or not toolkit.libdevice:
+            nvvm = toolkit.nvcc_version or toolkit.version  # NVVM ships with the compiler
+            if not own or not nvvm or not toolkit.exists or not toolkit.libdevice:
                 continue
-            if parse_version(toolkit.version)[:2] > parse_version(d.cuda)[:2]:
+            if parse_version(nvvm)[:2] > parse_version(d.cuda)[:2]:
                 problems.append(
-                    f"Numba compiles kernels with the NVVM of CUDA {toolkit.version} "
+                    f"Numba compiles kernels with the NVVM of CUDA {nvvm} "
                     f"({toolkit.root}); the driver (CUDA {d.cuda}) cannot JIT its PTX: "
                     "error 222 'the provided PTX was compiled with an unsupported toolchain'"
                 )
-                cudas.append(toolkit.version)
+                cudas.append(nvvm)
                 break
     if s.target_env is not None:
         for package in s.target_env.conda_packages:

@@ -488,7 +488,18 @@ def cuda_wheel_requirements_unmet(s: Snapshot) -> Iterator[Finding]:
     )
 
 
-_CUDNN_PIN = re.compile(r"^nvidia-cudnn-cu\d+\s*(?:===?|~=|>=|>)\s*(\d+)")
+def _cudnn_major_required(text: str) -> Optional[int]:
+    """The cuDNN major an ``nvidia-cudnn-cuNN`` requirement asks for: its pin's or lower
+    bound's (``==8.9.2.26``, ``(==8.9.2.26)``, ``<10.0,>=9.8``)."""
+    requirement = simple_requirement(text.split(";", maxsplit=1)[0])
+    if requirement is None or not requirement.name.lower().startswith("nvidia-cudnn-cu"):
+        return None
+    for op, version in requirement.specifiers:
+        if op in ("==", "===", "~=", ">=", ">"):
+            major = version.split(".")[0]
+            if major.isdigit():
+                return int(major)
+    return None
 
 
 def cudnn_version_mismatch(s: Snapshot) -> Iterator[Finding]:
@@ -501,9 +512,9 @@ def cudnn_version_mismatch(s: Snapshot) -> Iterator[Finding]:
     ]
     for dist in everything:
         for text in dist.requires_dist:
-            match = _CUDNN_PIN.match(text.split(";")[0].strip().lower())
-            if match:
-                needs.setdefault(f"{dist.name} {dist.version}", set()).add(int(match.group(1)))
+            major = _cudnn_major_required(text)
+            if major is not None:
+                needs.setdefault(f"{dist.name} {dist.version}", set()).add(major)
     for tree in _framework_trees(s):
         for obj in tree.objects:
             if cuda_library_stem(obj.name) == "libcudnn":
@@ -530,6 +541,10 @@ def ld_cache_stale(s: Snapshot) -> Iterator[Finding]:
     if not uncached:
         return
     cache = "/etc/ld.so.cache" if s.libraries.cache_exists else "no /etc/ld.so.cache at all"
+    # A directory the loader searches anyway through LD_LIBRARY_PATH (a driver mounted into a
+    # container after its cache was built: GKE's /usr/local/nvidia/lib64) loads fine: a note.
+    searched = {posixpath.normpath(d) for d in s.libraries.ld_library_path}
+    reached = all(posixpath.normpath(u.directory) in searched for u in uncached)
     yield finding(
         "ld-cache-stale",
         "CUDA libraries in an ld.so.conf directory are missing from the loader's cache",
@@ -537,7 +552,9 @@ def ld_cache_stale(s: Snapshot) -> Iterator[Finding]:
         "their libraries — but the loader reads only the cache ldconfig writes, and the cache "
         f"({cache}) does not hold them: ldconfig has not been run since they were installed "
         "(on WSL, ldconfig also skips /usr/lib/wsl/lib files that are not symlinks).",
-        [f"{u.directory} (from {u.conf}): {', '.join(u.names[:6])}" for u in uncached],
+        [f"{u.directory} (from {u.conf}): {', '.join(u.names[:6])}" for u in uncached]
+        + (["every one is on LD_LIBRARY_PATH: the loader finds them there"] if reached else []),
         ["sudo ldconfig"],
+        severity="info" if reached else None,
         actions=[manual("sudo ldconfig", "rebuild the loader's cache", "system")],
     )

@@ -82,6 +82,8 @@ class BuildIntent:
         self.explicit += [
             f"{name} builds CUDA code" for name in sorted(installed & _BUILD_PACKAGES)
         ]
+        if s.workdir is not None and s.workdir.cuda_build:
+            self.explicit.append(f"{s.workdir.cuda_build} builds a CUDA extension")
         own = [t for t in s.toolkits if t.root == s.target.prefix and t.nvcc and t.exists]
         env = s.target_env
         asked = {p.name for p in env.conda_packages} & _COMPILER_PACKAGES if env else set()
@@ -231,12 +233,14 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
         return  # builds have an nvcc, from elsewhere
     installed = {canonicalize_name(d.name) for site in s.site_dirs for d in site.distributions}
     variables = {v: s.environ[v] for v in _VARIABLES if s.environ.get(v)}
-    build_evidence = bool(variables) or bool(installed & _BUILD_PACKAGES)
+    build_evidence = bool(BuildIntent(s).explicit)
     conda = [t for t in runtime_only if t.source == "conda-cudatoolkit"]
     if not conda and not build_evidence:
         return  # pip's runtime wheels are all torch needs to run; nothing asks for a build
     if not conda and variables and all(_pip_toolkit_holding(s, v) for v in variables.values()):
         return  # CUDA_HOME names a wheel's directory: cuda-home-invalid says so, once
+    if not conda and _best_toolkit(s) is not None:
+        return  # an nvcc is in reach; a CUDA_HOME that misses it is cuda-home-invalid's
     toolkit = (conda or runtime_only)[0]
     torch = _torch(s)
     version = (torch[1] if torch else None) or toolkit.version or ""
@@ -272,7 +276,12 @@ def toolkit_runtime_only(s: Snapshot) -> Iterator[Finding]:
             f"torch's cpp_extension would use: {root or 'nothing'} ({rule})",
         ]
         + [f"{k}={v}" for k, v in variables.items()]
-        + [f"installed: {name}" for name in sorted(installed & _BUILD_PACKAGES)],
+        + [f"installed: {name}" for name in sorted(installed & _BUILD_PACKAGES)]
+        + (
+            [f"{s.workdir.cuda_build} builds a CUDA extension"]
+            if s.workdir is not None and s.workdir.cuda_build
+            else []
+        ),
         fixes,
         # conda's cudatoolkit is how conda torch got its runtime: with no build in sight
         # it is a fact, not a fault

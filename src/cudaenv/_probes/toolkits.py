@@ -235,6 +235,10 @@ def _pip_toolkit(host: Host, site: SiteDir) -> Optional[Toolkit]:
         if match is not None:
             version, version_from = _short(dists[match]), f"dist-info:{match}"
             break
+    # ptxas and NVVM are the nvcc wheel's, whose version can differ from the runtime's (torch
+    # pins the runtime; `pip install nvidia-cuda-nvcc-cu12` takes the newest compiler)
+    compiler = next((n for n in sorted(dists) if n.startswith("nvidia-cuda-nvcc")), None)
+    compiler_version = _short(dists[compiler]) if compiler else None
     parts = [
         p for p in ("cu13", "cuda_nvcc", "cuda_runtime") if host.is_dir(posixpath.join(base, p))
     ]
@@ -273,7 +277,7 @@ def _pip_toolkit(host: Host, site: SiteDir) -> Optional[Toolkit]:
         version=version,
         version_from=version_from,
         nvcc=nvcc,
-        nvcc_version=version if nvcc else None,
+        nvcc_version=compiler_version or (version if nvcc else None),
         ptxas=ptxas,
         runtime_headers=include is not None,
         include_dir=include,

@@ -44,4 +44,17 @@ def workdir(host: Host) -> Optional[Workdir]:
         module = _module_name(name)
         if module and module[0] in _WATCHED and host.is_file(path):
             entries.append(ModuleEntry(module[0], path, module[1]))
-    return Workdir(cwd, tuple(entries))
+    return Workdir(cwd, tuple(entries), _cuda_build(host, cwd))
+
+
+_CUDA_BUILD_MARKERS = (b"CUDAExtension", b"CUDA_HOME", b"nvcc")
+
+
+def _cuda_build(host: Host, cwd: str) -> Optional[str]:
+    """``setup.py`` of a CUDA extension (apex, flash-attn, a torch extension): it names
+    torch's ``CUDAExtension``, CUDA_HOME or nvcc.  Only its head is read."""
+    path = posixpath.join(cwd, "setup.py")
+    head = host.read_bytes(path, limit=1 << 16)
+    if head and any(marker in head for marker in _CUDA_BUILD_MARKERS):
+        return path
+    return None

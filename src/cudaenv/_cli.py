@@ -201,18 +201,18 @@ def read_json_object(
     return data
 
 
-def write_output(text: str, output: Optional[str], stdout: TextIO, what: str) -> None:
-    """``text`` to ``output`` (atomically, saying so on stderr), or to ``stdout``."""
+def write_output(
+    text: str, output: Optional[str], stdout: TextIO, what: str, *, force: bool = False
+) -> None:
+    """``text`` to ``output`` (never renamed over what is not a regular file: _output.py),
+    saying so on stderr; to ``stdout`` without one or for ``-``."""
     if not output:
         stdout.write(text)
         return
-    from ._fix.journal import atomic_write
+    from ._output import write_text
 
-    try:
-        atomic_write(os.path.abspath(output), text.encode())
-    except OSError as exc:
-        raise UsageError(f"{output}: {exc.strerror}") from None
-    sys.stderr.write(f"cudaenv: {what} written to {output}\n")
+    if write_text(text, output, stdout, force=force):
+        sys.stderr.write(f"cudaenv: {what} written to {output}\n")
 
 
 def load_env_file(path: str) -> dict[str, str]:

@@ -52,7 +52,14 @@ def add_commands(sub: argparse._SubParsersAction[Any]) -> None:  # argparse's ow
         default="text",
         help="html: one self-contained page to open and sort (no network), best with -o",
     )
-    fleet.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    fleet.add_argument(
+        "-o", "--output", metavar="FILE", help="write here (default: stdout; - is stdout)"
+    )
+    fleet.add_argument(
+        "--force",
+        action="store_true",
+        help="with -o: write where a symbolic link points (refused otherwise)",
+    )
     fleet.add_argument(
         "--fail-on",
         choices=("outlier", "failed", "error", "warning"),
@@ -156,7 +163,7 @@ def _fleet(args: argparse.Namespace, stdout: TextIO) -> int:
         text = redact_text(render_fleet_markdown(fleet), rules)
     else:
         text = redact_text(render_fleet_text(fleet), rules)
-    write_output(text, args.output, stdout, "fleet report")
+    write_output(text, args.output, stdout, "fleet report", force=args.force)
     gate = args.fail_on
     if gate == "outlier" and fleet.outliers:
         return EXIT_FAIL_ON

@@ -24,7 +24,14 @@ def add_commands(
     chosen = snapshot.add_mutually_exclusive_group()
     chosen.add_argument("--python", metavar="PATH", help="this interpreter's environment")
     chosen.add_argument("--prefix", metavar="PATH", help="this conda env or venv")
-    snapshot.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    snapshot.add_argument(
+        "-o", "--output", metavar="FILE", help="write here (default: stdout; - is stdout)"
+    )
+    snapshot.add_argument(
+        "--force",
+        action="store_true",
+        help="with -o: write where a symbolic link points (refused otherwise)",
+    )
     snapshot.add_argument(
         "--gpu-code",
         action="store_true",
@@ -79,7 +86,7 @@ def _snapshot(args: argparse.Namespace, stdout: TextIO) -> int:
         rules = rules_for(snap, identity=True)
         data = redact_tree(data, rules)
         data["redacted"] = list(rules.kinds())
-    write_output(json_document(data), args.output, stdout, "snapshot")
+    write_output(json_document(data), args.output, stdout, "snapshot", force=args.force)
     return EXIT_OK
 
 

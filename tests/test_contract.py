@@ -103,3 +103,46 @@ def test_which_all_takes_no_name(world: World, tmp_path: Any) -> None:
     with redirect_stderr(err):
         assert main(["which", *common], io.StringIO()) == 2
     assert "needs a library NAME" in err.getvalue()
+
+
+def run_which(*argv: str) -> tuple[int, str, str]:
+    import io
+    from contextlib import redirect_stderr
+
+    from cudaenv._cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stderr(err):
+        status = main(["which", *argv], out)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_which_exits_1_when_nothing_is_found_and_refuses_bad_input(
+    world: World, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cudaworld import place, simple
+    from worlds import ml_world
+
+    ml_world(world)
+    place(world, "/opt/lib/libfound.so.1", simple("libfound.so.1"))
+    world.env["LD_LIBRARY_PATH"] = "/opt/lib"
+    world.env["PWD"] = "/opt"
+    world.file("/opt/notes.txt", "not a library\n")
+    env = tmp_path / "env.json"
+    env.write_text(json.dumps(world.env))
+    common = ["--root", str(world.root), "--env-file", str(env), "--format", "json"]
+    status, out, _ = run_which("libnothere.so.7", *common)
+    assert status == 1
+    assert json.loads(out)["path"] is None
+    assert run_which("libfound.so.1", *common)[0] == 0
+    assert run_which("", *common)[0] == 2
+    status, _, err = run_which("libfound.so.1", "--from", "notes.txt", *common)
+    assert status == 2
+    assert "--from /opt/notes.txt: not an ELF file" in err  # relative to the world's PWD
+    status, out, _ = run_which("libfound.so.1", "--from", "lib/libfound.so.1", *common)
+    assert (status, json.loads(out)["path"]) == (0, "/opt/lib/libfound.so.1")
+    # on the live root, relative to the working directory
+    monkeypatch.chdir(world.real("/opt"))
+    status, _, err = run_which("libc.so.6", "--from", "notes.txt")
+    assert status == 2
+    assert f"--from {world.real('/opt/notes.txt')}: not an ELF file" in err

@@ -23,6 +23,8 @@ from .errors import CudaenvError, UsageError, WorldError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_NOT_FOUND = 1
+"""``which``: the loader would find nothing (as which(1) exits 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -304,15 +306,13 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
 
     if args.all and not args.from_file:
         raise UsageError("--all needs --from FILE (the object whose dependency tree to show)")
-    if not args.all and not args.name:
+    if not args.all and not (args.name or "").strip():
         raise UsageError("which needs a library NAME (or --from FILE --all for the whole tree)")
     if not os.path.isdir(args.root):
         raise WorldError(f"--root {args.root}: no such directory")
     environ = load_env_file(args.env_file) if args.env_file else dict(os.environ)
-    if args.from_file and not os.path.lexists(
-        os.path.join(args.root, args.from_file.lstrip("/")) if args.root != "/" else args.from_file
-    ):
-        raise UsageError(f"--from {args.from_file}: no such file")
+    if args.from_file:
+        args.from_file = _from_path(args.from_file, args.root, environ)
     answer = which(
         args.name or "",
         args.root,
@@ -322,13 +322,37 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
         python=args.python,
         prefix=args.prefix,
     )
+    # like which(1): 1 when the loader would find nothing for the name asked about
+    status = EXIT_NOT_FOUND if not args.all and answer.get("path") is None else EXIT_OK
     if args.format == "json":
         stdout.write(json.dumps(answer, indent=2) + "\n")
-        return EXIT_OK
+        return status
     from ._render.loader import render_which
 
     stdout.write(render_which(answer))
-    return EXIT_OK
+    return status
+
+
+def _from_path(given: str, root: str, environ: Mapping[str, str]) -> str:
+    """``--from``: a relative path is relative to the working directory (the shell's; in a
+    world, its PWD), and it must be an ELF file."""
+    live = os.path.abspath(root) == "/"
+    if not given.startswith("/"):
+        base = os.getcwd() if live else environ.get("PWD", "/")
+        given = os.path.normpath(os.path.join(base, given))
+    real = given if live else os.path.join(root, given.lstrip("/"))
+    if not os.path.lexists(real):
+        raise UsageError(f"--from {given}: no such file")
+    if not live and os.path.islink(real):
+        return given  # a link in a world names a world path: the loader model follows it
+    try:
+        with open(real, "rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise UsageError(f"--from {given}: {exc.strerror}") from None
+    if magic != b"\x7fELF":
+        raise UsageError(f"--from {given}: not an ELF file (a program or shared library)")
+    return given
 
 
 def _toolkits(args: argparse.Namespace, stdout: TextIO) -> int:

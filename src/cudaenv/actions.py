@@ -56,7 +56,7 @@ class Action:
     """The variable's or key's new value; for manual, the instruction."""
     items: tuple[str, ...] = ()
     """Path entries (prepend-path, drop-path), requirements/package names, or the arguments
-    the environment's own python runs (python: ``-m ensurepip --upgrade``)."""
+    the environment's own python runs (python: ``-m ensurepip --upgrade --default-pip``)."""
     options: tuple[str, ...] = ()
     """Extra pip/conda arguments: ``--index-url URL``, ``--force-reinstall``, ``-c channel``."""
     why: str = ""

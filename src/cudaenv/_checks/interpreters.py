@@ -200,10 +200,13 @@ def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
             if own:
                 actions.append(conda_install(("pip",), "give the environment its own pip"))
         elif not has_pip and ref_env.python:
-            fixes.append(f"{quote(ref_env.python)} -m ensurepip --upgrade")
+            fixes.append(f"{quote(ref_env.python)} -m ensurepip --upgrade --default-pip")
             if own:
                 actions.append(
-                    run_python(("-m", "ensurepip", "--upgrade"), "give the environment its own pip")
+                    run_python(
+                        ("-m", "ensurepip", "--upgrade", "--default-pip"),
+                        "give the environment its own pip (with --default-pip: `pip` too)",
+                    )
                 )
     copied_from = _copied_from(cmd, ref_prefix)
     if copied_from is not None and ref_prefix is not None:

@@ -210,6 +210,17 @@ def test_demo_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     status, _, err = run(["demo", "nope"], capsys)
     assert status == 2
     assert "choose from" in err
+    # a non-empty directory, a file, a missing parent: refused, nothing written
+    for target, message in (
+        (tmp_path / "w", "not empty"),
+        (tmp_path / "w/env.json", "not a directory"),
+        (tmp_path / "no/such/w", "no such directory"),
+    ):
+        before = sorted(p.name for p in tmp_path.rglob("*"))
+        status, _, err = run(["demo", "healthy-venv", "--extract", str(target)], capsys)
+        assert (status, err.count("\n")) == (2, 1), err
+        assert message in err
+        assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
 def test_live_machine_gives_schema_valid_json() -> None:

@@ -157,3 +157,17 @@ def test_findings_sent_by_a_node_are_used_as_sent() -> None:
     sent = [{"code": "driver-missing", "severity": "error", "title": "t"}]
     fleet = aggregate([NodeInput("a", empty, sent), NodeInput("b", empty, [])])
     assert fleet.findings["driver-missing"]["nodes"] == ["a"]
+
+
+def test_a_fifo_among_the_snapshots_is_a_failed_node_not_a_hang(
+    snapshots: Path, tmp_path: Path
+) -> None:
+    import os
+    import shutil
+
+    directory = tmp_path / "snaps"
+    shutil.copytree(snapshots, directory)
+    os.mkfifo(directory / "gpu99.json")  # opened for reading, it would wait for a writer
+    document = json.loads(run_cli("fleet", "--from", str(directory), "--format", "json"))
+    assert {"node": "gpu99", "error": "gpu99.json: a FIFO, not a file"} in document["failed"]
+    assert document["nodes"] == 7  # every node, the failed one included

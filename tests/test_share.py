@@ -22,11 +22,11 @@ from worlds import ML_SITE, World, ml_world
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
-def run(*argv: str) -> str:
+def run(*argv: str, expect: int = 0) -> str:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stderr(err):
         status = main(list(argv), out)
-    assert status == 0, err.getvalue()
+    assert status == expect, err.getvalue()
     return out.getvalue()
 
 
@@ -106,12 +106,13 @@ def test_diff_of_worlds_differing_in_one_fact(world: World, tmp_path: Path) -> N
     world.env["CUDA_VISIBLE_DEVICES"] = "1"
     second = tmp_path / "b.json"
     run("snapshot", *world_args(world), "-o", str(second))
-    text = run("diff", str(first), str(second))
+    text = run("diff", str(first), str(second), expect=1)  # they differ, as diff(1) says
     assert text.splitlines() == [
-        "1 differences (1 about CUDA)",
+        "1 difference (1 about CUDA)",
         '~ environ.CUDA_VISIBLE_DEVICES: "0" → "1"',
     ]
-    document = json.loads(run("diff", str(first), str(second), "--format", "json"))
+    document = json.loads(run("diff", str(first), str(second), "--format", "json", expect=1))
+    assert run("diff", str(first), str(first)) == "No differences.\n"
     jsonschema.validate(document, schema("diff.schema.json"))
     assert document["differences"] == [
         {
@@ -134,7 +135,7 @@ def test_diff_puts_cuda_first(world: World, tmp_path: Path) -> None:
     world.file("/proc/driver/nvidia/version", PROC_VERSION["proprietary"].format(v="550.54.14"))
     second = tmp_path / "b.json"
     run("snapshot", *world_args(world), "--no-redact", "-o", str(second))
-    lines = run("diff", str(first), str(second)).splitlines()[1:]
+    lines = run("diff", str(first), str(second), expect=1).splitlines()[1:]
     assert lines[:2] == [
         '~ driver.cuda: "12.2" → "12.4"',
         '~ driver.version: "535.104.05" → "550.54.14"',
@@ -231,7 +232,8 @@ def test_every_json_output_validates(gpu_world: World) -> None:
     jsonschema.validate(
         json.loads(run("toolkits", *args, "--format", "json")), schema("toolkits.schema.json")
     )
-    which = json.loads(run("which", "libcudart.so.12", *args, "--format", "json"))
+    # not in this world: which exits 1, and still answers in JSON
+    which = json.loads(run("which", "libcudart.so.12", *args, "--format", "json", expect=1))
     jsonschema.validate(which, schema("which.schema.json"))
     tree = json.loads(
         run(

@@ -419,7 +419,18 @@ def _demo(args: argparse.Namespace, stdout: TextIO) -> int:
     if demo is None:
         raise UsageError(f"no demo named {name!r}; choose from: {', '.join(DEMOS)}")
     if args.extract:
-        root, env_file = materialize(demo, args.extract)
+        target = args.extract
+        if os.path.lexists(target) and not os.path.isdir(target):
+            raise UsageError(f"--extract {target}: exists and is not a directory")
+        if os.path.isdir(target) and os.listdir(target):
+            raise UsageError(f"--extract {target}: not empty (give a new or empty directory)")
+        parent = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(parent):
+            raise UsageError(f"--extract {target}: no such directory {parent}")
+        try:
+            root, env_file = materialize(demo, target)
+        except OSError as exc:
+            raise UsageError(f"--extract {target}: {exc.strerror}") from None
         stdout.write(
             f"wrote {root} and {env_file}\n"
             f"diagnose it with: cudaenv doctor --root {root} --env-file {env_file}\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Optional, TextIO
 
 from .errors import UsageError
 
@@ -88,6 +88,10 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
         if not filename.endswith(".json"):
             continue
         path = os.path.join(directory, filename)
+        kind = _not_regular(path)
+        if kind is not None:  # opening a FIFO to read waits for a writer: never open one
+            failed.append((filename.rsplit(".", 1)[0], f"{filename}: {kind}, not a file"))
+            continue
         try:
             data = load_snapshot_file(path)
         except UsageError as exc:
@@ -103,6 +107,25 @@ def read_snapshot_dir(directory: str) -> tuple[list[Any], list[tuple[str, str]]]
         seen.add(name)
         nodes.append(NodeInput(name, data))
     return nodes, failed
+
+
+def _not_regular(path: str) -> Optional[str]:
+    """What ``path`` is when it is not a regular file (after links): a FIFO, a device ..."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return exc.strerror or "unreadable"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def _gather(args: argparse.Namespace) -> tuple[list[Any], list[tuple[str, str]]]:

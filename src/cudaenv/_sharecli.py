@@ -108,6 +108,10 @@ def _check(args: argparse.Namespace, stdout: TextIO) -> int:
     return _emit(report, args, stdout)
 
 
+EXIT_DIFFERENT = 1
+"""``diff``: the snapshots differ (as diff(1) exits 1)."""
+
+
 def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
     from ._diff import diff_snapshots
     from ._render.json import json_document
@@ -129,20 +133,21 @@ def _diff(args: argparse.Namespace, stdout: TextIO) -> int:
             "differences": [to_json(d) for d in differences],
         }
         stdout.write(json_document(document))
-        return EXIT_OK
+        return EXIT_DIFFERENT if differences else EXIT_OK
     if not differences:
         stdout.write("No differences.\n")
         return EXIT_OK
     marks = {"added": "+", "removed": "-", "changed": "~"}
     cuda = [d for d in differences if d.cuda]
-    stdout.write(f"{len(differences)} differences ({len(cuda)} about CUDA)\n")
+    count = len(differences)
+    stdout.write(f"{count} difference{'' if count == 1 else 's'} ({len(cuda)} about CUDA)\n")
     for d in differences:
         if d.kind == "changed":
             detail = f"{_short(d.before)} → {_short(d.after)}"
         else:
             detail = _short(d.after if d.kind == "added" else d.before)
         stdout.write(f"{marks[d.kind]} {d.path}: {detail}\n")
-    return EXIT_OK
+    return EXIT_DIFFERENT
 
 
 def _short(value: object) -> str:

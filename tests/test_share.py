@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from cudaenv._cli import main
+from cudaenv._explain import sections
 from cudaenv._schema import GENERATED, generate
 from cudaworld import PROC_VERSION, driver, pip_torch
 from gpucode import FIXTURES
@@ -209,6 +210,20 @@ def test_explain_prints_the_reference(capsys: pytest.CaptureFixture[str]) -> Non
     assert "CPU builds" in text
     assert main(["explain", "driver-mising"], io.StringIO()) == 2
     assert "did you mean driver-missing" in capsys.readouterr().err
+    assert run("explain", "Driver-Missing") == text  # codes in any case
+    assert "**" not in text  # text for a terminal, not Markdown
+    assert "`" not in text
+    listing = run("explain", "--list").splitlines()
+    assert len(listing) == len(sections())
+    assert listing[0].split() == ["pythonhome-set", "Interpreters,", "pip", "and", "conda"]
+    assert main(["explain"], io.StringIO()) == 2
+
+
+def test_dash_v_prints_the_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["-V"], io.StringIO())
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.startswith("cudaenv ")
 
 
 def test_the_packaged_reference_is_the_docs() -> None:

@@ -39,7 +39,7 @@ def _build_parser() -> _Parser:
         prog="cudaenv",
         description="Why can't Python find or use CUDA? Answered from the files on disk.",
     )
-    parser.add_argument("--version", action="version", version=f"cudaenv {__version__}")
+    parser.add_argument("-V", "--version", action="version", version=f"cudaenv {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     doctor = sub.add_parser("doctor", help="diagnose the active environment (or another one)")

@@ -39,9 +39,20 @@ def areas() -> dict[str, str]:
 
 
 def explain(code: str) -> str:
+    """The reference of ``code`` (any case, surrounding spaces and backquotes ignored), as
+    plain text: Markdown's emphasis and code marks dropped."""
     known = sections()
+    code = code.strip().strip("`").lower()
     if code in known:
-        return known[code]
+        return _plain(known[code])
     close = difflib.get_close_matches(code, list(known), n=3)
     hint = f"; did you mean {', '.join(close)}?" if close else " (cudaenv explain --help)"
     raise UsageError(f"unknown finding code {code!r}{hint}")
+
+
+def _plain(markdown: str) -> str:
+    """Markdown's inline marks out of the way of a terminal reader: **bold**, *italic* and
+    `code` keep their words; nothing else in the reference is markup."""
+    text = re.sub(r"\*\*([^*]+)\*\*", r"\1", markdown)
+    text = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])", r"\1", text)
+    return re.sub(r"`([^`\n]+)`", r"\1", text)

@@ -53,7 +53,12 @@ def add_commands(
     diff.add_argument("--format", choices=("text", "json"), default="text")
 
     explain = sub.add_parser("explain", help="what a finding code means, and when it is raised")
-    explain.add_argument("code", metavar="CODE", help="a finding code, e.g. driver-too-old")
+    explain.add_argument(
+        "code", metavar="CODE", nargs="?", help="a finding code, e.g. driver-too-old"
+    )
+    explain.add_argument(
+        "--list", action="store_true", help="every finding code, with its area of the reference"
+    )
 
 
 def load_snapshot_file(path: str) -> dict[str, Any]:
@@ -156,8 +161,14 @@ def _short(value: object) -> str:
 
 
 def _explain(args: argparse.Namespace, stdout: TextIO) -> int:
-    from ._explain import explain
+    from ._explain import areas, explain
 
+    if args.list:
+        width = max(len(code) for code in areas())
+        stdout.writelines(f"{code:{width}}  {area}\n" for code, area in areas().items())
+        return EXIT_OK
+    if not args.code:
+        raise UsageError("explain needs a finding CODE (or --list for every code)")
     stdout.write(explain(args.code))
     return EXIT_OK
 

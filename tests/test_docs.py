@@ -55,3 +55,27 @@ def test_changelog_mentions_the_current_version() -> None:
     from cudaenv import __version__
 
     assert f"## {__version__}" in (ROOT / "CHANGELOG.md").read_text()
+
+
+def test_nothing_tells_users_to_install_cudaenv_from_pypi() -> None:
+    """`cudaenv` is not a name this project holds on PyPI: `pip install cudaenv` would install
+    whatever someone else registers under it. Install from a clone; Dask as `dask[distributed]`."""
+    pattern = re.compile(r"pip install\s+['\"]?cudaenv\b")
+    places = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    places += [p for p in (ROOT / "src" / "cudaenv").rglob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in places if pattern.search(p.read_text())]
+    assert offenders == []
+
+
+def test_the_license_ships_with_the_package() -> None:
+    license_text = (ROOT / "LICENSE").read_text()
+    assert license_text.startswith("MIT License")
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'license-files = ["LICENSE"]' in project
+    for classifier in (
+        "Environment :: GPU :: NVIDIA CUDA",
+        "Programming Language :: Python :: 3.9",
+        "Programming Language :: Python :: 3.13",
+        "Development Status :: 4 - Beta",
+    ):
+        assert classifier in project

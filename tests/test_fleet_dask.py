@@ -211,7 +211,8 @@ def test_without_dask_the_command_says_which_extra() -> None:
     )
     assert result.returncode == 2
     assert result.stderr == (
-        "cudaenv: error: fleet --scheduler needs Dask distributed: pip install 'cudaenv[fleet]'\n"
+        "cudaenv: error: fleet --scheduler needs Dask distributed: python -m pip install "
+        "'dask[distributed]'\n"
     )
 
 

@@ -43,7 +43,7 @@ def gather_from_dask(
         import distributed  # noqa: F401, PLC0415 - the optional extra, checked before use
     except ImportError:
         raise UsageError(
-            "fleet --scheduler needs Dask distributed: pip install 'cudaenv[fleet]'"
+            "fleet --scheduler needs Dask distributed: python -m pip install 'dask[distributed]'"
         ) from None
     return asyncio.run(_gather(address, target, timeout))
 
@@ -150,7 +150,10 @@ def _snapshot_of(answer: Any) -> tuple[Optional[dict[str, Any]], str]:  # noqa: 
 def _worker_error(exc: BaseException) -> str:
     # The worker's ImportError reaches here wrapped or re-raised, depending on the Dask version.
     if "No module named 'cudaenv'" in str(exc):
-        return "cudaenv is not installed in the worker's Python (pip install cudaenv there)"
+        return (
+            "cudaenv is not installed in the worker's Python (install it there from a clone "
+            "of the repository: python -m pip install ./cudaenv)"
+        )
     if "No module named 'cudaenv." in str(exc):
         return "the worker's cudaenv is older than fleet --scheduler (upgrade it there)"
     if isinstance(exc, _NoAnswerError):

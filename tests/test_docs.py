@@ -62,7 +62,7 @@ def test_nothing_tells_users_to_install_cudaenv_from_pypi() -> None:
     whatever someone else registers under it. Install from a clone; Dask as `dask[distributed]`."""
     pattern = re.compile(r"pip install\s+['\"]?cudaenv\b")
     places = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
-    places += [p for p in (ROOT / "src" / "cudaenv").rglob("*.py")]
+    places += list((ROOT / "src" / "cudaenv").rglob("*.py"))
     offenders = [str(p.relative_to(ROOT)) for p in places if pattern.search(p.read_text())]
     assert offenders == []
 

@@ -466,3 +466,31 @@ def test_pixi_env_gets_conda_activation_scripts(conda_env: Path, tmp_path: Path)
     assert (prefix / "etc/conda/activate.d/~~cudaenv.sh").is_file()
     cudaenv(env, "undo")
     assert tree(project) == before
+
+
+def test_the_pth_hook_fills_only_what_is_unset(tmp_path: Path) -> None:
+    """The hook a fix writes for un-activated runs sets CUDA_HOME only where the user has
+    not: run by a real Python, with and without a CUDA_HOME of the user's."""
+    from cudaenv._fix.persist import _pth_hook
+    from cudaenv._fix.plan import VariableChange
+
+    hook = _pth_hook(
+        (
+            VariableChange("CUDA_HOME", "set", "/usr/local/cuda-12.4"),
+            VariableChange("PIP_TARGET", "unset"),
+        ),
+        ("cuda-home-unset", "pip-install-redirected"),
+    )
+    assert hook is not None
+    module = tmp_path / "_cudaenv_env.py"
+    module.write_text(hook)
+    probe = f"import runpy, os; runpy.run_path({str(module)!r}); print(os.environ.get('CUDA_HOME'))"
+    for given, expected in (({}, "/usr/local/cuda-12.4"), ({"CUDA_HOME": "/mine"}, "/mine")):
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            env={"PATH": "/usr/bin:/bin", **given},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert done.stdout.strip() == expected

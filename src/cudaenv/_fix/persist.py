@@ -92,7 +92,8 @@ def _pth_hook(changes: tuple[VariableChange, ...], codes: tuple[str, ...]) -> Op
         if change.name not in PYTHON_READ:
             continue
         if change.mode == "set":
-            lines.append(f"    os.environ[{change.name!r}] = {change.value!r}")
+            # fills what is unset; a value the user set on purpose stays theirs
+            lines.append(f"    os.environ.setdefault({change.name!r}, {change.value!r})")
         elif change.mode == "unset":
             lines.append(f"    os.environ.pop({change.name!r}, None)")
     if not lines:

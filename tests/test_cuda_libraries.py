@@ -114,7 +114,9 @@ def test_cupy_without_nvrtc(world: World) -> None:
     world.dist(ML_SITE, "cupy-cuda12x", "13.3.0")
     found = finding(world.doctor(), "library-missing")
     assert "libnvrtc.so.12" in found["title"]
-    assert any("opened by name" in e for e in found["evidence"])
+    assert any("opened by name (dlopen) at run time by cupy" in e for e in found["evidence"])
+    # the fix that brings NVRTC, not only "reinstall with its dependencies"
+    assert "python -m pip install nvidia-cuda-nvrtc-cu12" in " ".join(found["fix"])
 
 
 def cuda_wheels(world: World) -> None:

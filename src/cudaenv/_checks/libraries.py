@@ -12,10 +12,12 @@ from .._formats.metadata import canonicalize_name, requirement_name
 from .._formats.pyversion import version_tuple
 from .._formats.requirements import contains, evaluate_marker, simple_requirement
 from .._knowledge.cuda_libs import DRIVER_LIBRARIES, cuda_library_stem, library_major
+from .._knowledge.drivers import parse_version
 from ..actions import Action, drop_path, manual, pip_install
 from ..findings import Finding
 from ..snapshot import Distribution, LibraryTree, LoadedLibrary, Snapshot
 from ._common import finding, quote
+from ._gpu import cuda_major, wants_gpu
 
 __all__ = [
     "cuda_wheel_requirements_unmet",
@@ -91,6 +93,7 @@ def _wheel_dists(s: Snapshot) -> list[Distribution]:
 def library_missing(s: Snapshot) -> Iterator[Finding]:
     shipped_names = {lib.name for lib in s.libraries.shipped}
     missing: dict[str, list[str]] = {}
+    openers: dict[str, list[str]] = {}  # framework -> the names it opens that are missing
     for tree, obj in _all_objects(s):
         if not obj.cuda or obj.path is not None or obj.error or _is_driver(obj.name):
             continue
@@ -98,10 +101,13 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
             continue  # another wheel ships it: consumers load wheels in dependency order
         missing.setdefault(obj.name, []).append(f"{tree.consumer}: needed by {obj.needed_by}")
     for obj in s.libraries.opened_by_name:
-        if obj.needed_by == "tensorflow":
-            continue  # TensorFlow falls back to the CPU: tensorflow-cuda-mismatch speaks
+        if obj.needed_by == "tensorflow" and not _tensorflow_wants_gpu(s):
+            continue  # TensorFlow on a CPU machine runs on the CPU: nothing is missing
         if obj.path is None and not obj.error and not _is_driver(obj.name):
-            missing.setdefault(obj.name, []).append("opened by name (dlopen) at run time")
+            by = f" by {obj.needed_by}" if obj.needed_by else ""
+            missing.setdefault(obj.name, []).append(f"opened by name (dlopen) at run time{by}")
+            if obj.needed_by:
+                openers.setdefault(obj.needed_by, []).append(obj.name)
     if not missing:
         return
     names = sorted(missing)
@@ -126,6 +132,8 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
         if requires
         else []
     )
+    for framework, names_opened in openers.items():
+        fixes += _opened_fix(s, framework, names_opened)
     fixes.append(
         "reinstall the framework with its dependencies (no --no-deps), from the index "
         "matching its CUDA build"
@@ -142,6 +150,50 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
         fixes,
         actions=actions,
     )
+
+
+def _tensorflow_wants_gpu(s: Snapshot) -> bool:
+    tf = next((f for f in s.frameworks if f.name.startswith(("tensorflow", "tf-nightly"))), None)
+    return tf is not None and (s.driver.loaded or wants_gpu(s, tf))
+
+
+_WHEEL_OF_STEM = {
+    "libcudart": "nvidia-cuda-runtime",
+    "libnvrtc": "nvidia-cuda-nvrtc",
+    "libcublas": "nvidia-cublas",
+    "libcublasLt": "nvidia-cublas",
+    "libcufft": "nvidia-cufft",
+    "libcurand": "nvidia-curand",
+    "libcusparse": "nvidia-cusparse",
+    "libcusolver": "nvidia-cusolver",
+    "libnvJitLink": "nvidia-nvjitlink",
+}
+"""A CUDA toolkit library's stem → NVIDIA's wheel that ships it (``-cuNN`` below CUDA 13)."""
+
+
+def _opened_fix(s: Snapshot, framework: str, names: list[str]) -> list[str]:
+    """What brings the libraries a framework opens by name: CuPy 14's ``[ctk]`` extra or the
+    NVIDIA wheels of its CUDA major; TensorFlow's ``[and-cuda]``."""
+    built = next((f for f in s.frameworks if f.name.startswith(framework) and f.cuda), None)
+    if built is None:
+        return []
+    if framework == "tensorflow":
+        return [f"python -m pip install 'tensorflow[and-cuda]=={built.version}'"]
+    major = cuda_major(built.cuda)
+    suffix = f"-cu{major}" if major is not None and major < 13 else ""
+    wheels = sorted(
+        {
+            f"{_WHEEL_OF_STEM[stem]}{suffix}"
+            for stem in (cuda_library_stem(n) for n in names)
+            if stem in _WHEEL_OF_STEM
+        }
+    )
+    fixes = []
+    if framework == "cupy" and (parse_version(built.version) or (0,))[0] >= 14:
+        fixes.append(f"python -m pip install '{built.name}[ctk]=={built.version}'")
+    if wheels:
+        fixes.append(f"{'or ' if fixes else ''}python -m pip install {' '.join(wheels)}")
+    return fixes
 
 
 def _shipped_copy(

@@ -414,13 +414,16 @@ def library_facts(
                         name=name,
                         path=shipped_copy.path,
                         via="pathfinder",
+                        needed_by=framework,
                         cuda=True,
                         version=shipped_copy.version,
                         owner=shipped_copy.owner,
                     )
                 )
             else:
-                opened_by_name.append(_library(host, owners, model.find(name, model.main)))
+                opened_by_name.append(
+                    _library(host, owners, model.find(name, model.main), framework)
+                )
     # Then every wheel library by path, as torch's preload and cuda-pathfinder open them.
     for shipped in owners.shipped:
         versioned = re.search(r"\.so\.\d", shipped.name) is not None

@@ -101,6 +101,20 @@ def test_cupy_and_jax_variants(
     assert lines == [f"{ML}/bin/python -m pip install {cupy} {quoted}"]
 
 
+def test_cupy_without_a_driver_goes_by_the_toolkit_or_says_why(world: World) -> None:
+    """A build node: no driver, a CUDA 12.4 toolkit at /usr/local/cuda -> cupy-cuda12x.
+    With neither, `cupy` stays (PyPI's cupy is a source build) and the note says why."""
+    ml_world(world)
+    lines, notes = dry_run(world, "install", "cupy")
+    assert lines == [f"{ML}/bin/python -m pip install cupy"]
+    assert "PyPI's `cupy` is a source build" in notes
+    world.toolkit("/usr/local/cuda-12.4", "12.4.1")
+    world.link("/usr/local/cuda", "cuda-12.4")
+    lines, notes = dry_run(world, "install", "cupy")
+    assert lines == [f"{ML}/bin/python -m pip install cupy-cuda12x"]
+    assert "no driver here; the CUDA of /usr/local/cuda-12.4" in notes
+
+
 def test_source_builds_get_a_matching_toolkit_and_no_isolation(world: World) -> None:
     ml_world(world)
     pip_torch(world, ML_SITE)  # CUDA 12.4

@@ -119,6 +119,19 @@ def _cuda_major_for(s: Snapshot) -> Optional[int]:
     return major if major in (11, 12, 13) else None
 
 
+def _toolkit_major(s: Snapshot) -> Optional[tuple[int, str]]:
+    """(CUDA major, root) of the toolkit CuPy would use, when there is no driver to ask."""
+    for choice in s.toolkit_choices:
+        if choice.consumer != "cupy" or not choice.root:
+            continue
+        toolkit = next((t for t in s.toolkits if t.root == choice.root and t.exists), None)
+        version = (toolkit.nvcc_version or toolkit.version) if toolkit else None
+        major = parse_version(version)[0] if version else None
+        if major in (11, 12, 13):
+            return major, choice.root
+    return None
+
+
 def _torch_index(s: Snapshot, requirements: list[str]) -> tuple[str, str]:
     """(index URL, why) for torch on this machine (and, when pinned, that torch release)."""
     capabilities = sorted({g.capability for g in s.gpus if g.capability}, key=parse_version)
@@ -194,6 +207,17 @@ def plan_pip(s: Snapshot, args: list[str]) -> list[PipCommand]:
         elif name == "cupy" and major is not None:
             other.append(f"cupy-cuda{major}x{rest}")
             notes.append(f"cupy → cupy-cuda{major}x (the driver's CUDA {s.driver.cuda})")
+        elif name == "cupy" and _toolkit_major(s) is not None:
+            toolkit_major, root = _toolkit_major(s) or (0, "")
+            other.append(f"cupy-cuda{toolkit_major}x{rest}")
+            notes.append(f"cupy → cupy-cuda{toolkit_major}x (no driver here; the CUDA of {root})")
+        elif name == "cupy":
+            other.append(requirement)
+            notes.append(
+                "cupy stays cupy: PyPI's `cupy` is a source build (it needs nvcc and takes long), "
+                "and with no driver or toolkit here nothing says which cupy-cudaNNx wheel fits; "
+                "name it yourself (cupy-cuda12x, cupy-cuda13x)"
+            )
         elif name == "jax" and major in (12, 13) and "[" not in requirement:
             other.append(f"jax[cuda{major}]{rest}")
             notes.append(f"jax → jax[cuda{major}] (the driver's CUDA {s.driver.cuda})")

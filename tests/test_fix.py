@@ -342,8 +342,21 @@ def test_run_passes_the_exit_status_through(machine: tuple[Path, dict[str, str]]
     _, env = machine
     assert cudaenv(env, "run", "-q", "--", "sh", "-c", "exit 7", check=False).returncode == 7
     missing = cudaenv(env, "run", "--", "no-such-command-here", check=False)
-    assert missing.returncode == 2
+    assert missing.returncode == 127  # as the shell says it
     assert "no-such-command-here: command not found" in missing.stderr
+    script = Path(env["HOME"]) / "not-executable.sh"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    denied = cudaenv(env, "run", "--", str(script), check=False)
+    assert denied.returncode == 126
+    assert "permission denied" in denied.stderr
+
+
+def test_run_redacts_what_it_prints(machine: tuple[Path, dict[str, str]]) -> None:
+    _, env = machine
+    secret = {**env, "PIP_TARGET": "https://ana:SECRET-0042@pkgs.example.com/t"}
+    done = cudaenv(secret, "run", "--", "true")
+    assert "cudaenv run: PIP_TARGET:" in done.stderr
+    assert "SECRET-0042" not in done.stderr
 
 
 # -- packages: real pip, a byte-for-byte undo ---------------------------------------------------

@@ -305,3 +305,24 @@ def test_a_venv_copied_with_cp_r_is_said_to_be_copied(world: World, old_kept: bo
     assert "was copied or moved from /home/u/old/.venv" in found["detail"]
     assert found["fix"][0].startswith("/home/u/new/.venv/bin/python -m pip install --force")
     assert not any(step.startswith("rm ") for step in found["fix"])  # its own pip: keep it
+
+
+def test_a_venv_whose_python_is_gone(world: World) -> None:
+    """Made from Debian's Python 3.9, which a release upgrade replaced with 3.11: the venv's
+    bin/python dangles. That is the cause; pip of another interpreter is its consequence."""
+    world.system_python("3.11")
+    world.venv("/home/u/proj/.venv", base_bin="/usr/bin", version="3.9")  # -> /usr/bin/python3.9
+    world.activate_venv("/home/u/proj/.venv")
+    report = world.doctor()
+    assert_diagnosis(
+        report,
+        must=["venv-interpreter-missing"],
+        primary="venv-interpreter-missing",
+        must_not=["pip-other-interpreter"],
+    )
+    found = finding(report, "venv-interpreter-missing")
+    assert "python3 -m venv --clear /home/u/proj/.venv" in found["fix"][1]
+    # --prefix says the same
+    del world.env["VIRTUAL_ENV"]
+    by_prefix = world.doctor("--prefix", "/home/u/proj/.venv")
+    assert "venv-interpreter-missing" in [f["code"] for f in by_prefix["findings"]]

@@ -491,7 +491,7 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
         return command(args, out)
     except CudaenvError as exc:
         sys.stderr.write(f"cudaenv: error: {exc.message}\n")
-        return EXIT_USAGE
+        return exc.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("cudaenv: interrupted\n")
         return 130

@@ -237,10 +237,15 @@ def _run(args: argparse.Namespace, _stdout: TextIO) -> int:
         raise UsageError("run needs a command: cudaenv run -- CMD ...")
     corrected, changed = _corrections(args)
     if not args.quiet:
+        from ._redact import Redaction, redact_text, secret_literals
+
+        # what it prints is redacted as `fix` and `env` redact (a PIP_TARGET with a token)
+        rules = Redaction(secrets=True, literals=secret_literals(dict(os.environ)))
         for name, before, after in changed:
             was = "unset" if before is None else before
             now = "unset" if after is None else after
-            sys.stderr.write(f"cudaenv run: {name}: {was} → {now}\n")
+            line = f"cudaenv run: {name}: {was} → {now}\n"
+            sys.stderr.write(redact_text(line, rules))
     return run_command(argv, corrected)
 
 

@@ -5,11 +5,14 @@ Only the CLI turns these into messages and exit codes (see ``_cli.py``); library
 
 from __future__ import annotations
 
-__all__ = ["CudaenvError", "SnapshotFormatError", "UsageError", "WorldError"]
+__all__ = ["CommandNotRunError", "CudaenvError", "SnapshotFormatError", "UsageError", "WorldError"]
 
 
 class CudaenvError(Exception):
     """Base of every error cudaenv raises deliberately."""
+
+    exit_status = 2
+    """The status the command line exits with (usage and world errors: 2)."""
 
     @property
     def message(self) -> str:
@@ -26,3 +29,12 @@ class WorldError(CudaenvError):
 
 class SnapshotFormatError(CudaenvError, ValueError):
     """A snapshot document does not match the snapshot schema cudaenv understands."""
+
+
+class CommandNotRunError(CudaenvError):
+    """A command given to ``cudaenv run``/``pip`` could not be started: the shell's statuses,
+    127 (not found) and 126 (found, not executable)."""
+
+    def __init__(self, message: str, exit_status: int) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status

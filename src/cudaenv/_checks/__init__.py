@@ -34,6 +34,7 @@ Check = Callable[[Snapshot], Iterable[Finding]]
 
 CHECKS: tuple[Check, ...] = (
     interpreters.pythonhome_set,
+    interpreters.venv_interpreter_missing,
     interpreters.env_without_python,
     interpreters.python_outside_active_env,
     interpreters.pip_other_interpreter,

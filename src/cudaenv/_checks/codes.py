@@ -27,6 +27,11 @@ _ORDERED = (
         "PYTHONHOME is set, so the interpreter may load another installation's stdlib",
     ),
     CodeInfo(
+        "venv-interpreter-missing",
+        "error",
+        "the venv's bin/python names a Python that is gone (its base was removed or upgraded)",
+    ),
+    CodeInfo(
         "env-without-python",
         "error",
         "the active conda env has no Python, so python/pip fall through to another",

@@ -34,6 +34,7 @@ __all__ = [
     "python_not_found",
     "python_outside_active_env",
     "pythonhome_set",
+    "venv_interpreter_missing",
     "venv_over_conda",
 ]
 
@@ -155,8 +156,8 @@ def python_outside_active_env(s: Snapshot) -> Iterator[Finding]:
 
 
 def pip_other_interpreter(s: Snapshot) -> Iterator[Finding]:
-    if not shell_context(s):
-        return
+    if not shell_context(s) or _broken_venv(s) is not None:
+        return  # a venv without its Python: venv-interpreter-missing is the cause
     env = s.target_env
     references: list[tuple[str, Optional[str], Optional[str]]] = []
     if s.target.chosen_by in ACTIVATED and env is not None and env.python is not None:
@@ -419,6 +420,41 @@ def pythonhome_set(s: Snapshot) -> Iterator[Finding]:
                 "",
                 "user",
             ),
+        ],
+    )
+
+
+def _broken_venv(s: Snapshot) -> Optional[Environment]:
+    """The target venv when its ``bin/python`` runs nothing: pyvenv.cfg is there, the
+    interpreter it names is not."""
+    env = s.target_env
+    if env is None or env.kind != "venv" or env.venv is None or env.python is not None:
+        return None
+    return env
+
+
+def venv_interpreter_missing(s: Snapshot) -> Iterator[Finding]:
+    env = _broken_venv(s)
+    if env is None or env.venv is None:
+        return
+    cfg = env.venv
+    base = f"{cfg.home}/python{'.'.join((cfg.version or '').split('.')[:2])}"
+    prefix = quote(env.prefix)
+    yield finding(
+        "venv-interpreter-missing",
+        f"The venv {env.prefix} has no Python: the interpreter it was made from is gone",
+        f"{env.prefix}/bin/python leads to no interpreter. The venv was made from Python "
+        f"{cfg.version or '?'} in {cfg.home or '?'} (pyvenv.cfg), which has been removed or "
+        "upgraded since; nothing runs in the venv, its pip included, and its packages were "
+        "built for that Python. A venv is not repaired by pointing it elsewhere: recreate it.",
+        [
+            f"{env.prefix}/pyvenv.cfg: home = {cfg.home}, version = {cfg.version}",
+            f"{env.prefix}/bin/python: no interpreter behind it (expected like {base})",
+        ],
+        [
+            f"ls {prefix}/lib/python*/site-packages    # what it held (or your requirements)",
+            f"python3 -m venv --clear {prefix}    # with the Python you have now",
+            f"{prefix}/bin/python -m pip install -r requirements.txt",
         ],
     )
 

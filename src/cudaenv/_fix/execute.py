@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Mapping, Sequence
 
-from ..errors import UsageError
+from ..errors import CommandNotRunError
 
 __all__ = ["run_command"]
 
@@ -15,7 +15,7 @@ def run_command(argv: Sequence[str], environ: Mapping[str, str]) -> int:
     try:
         done = subprocess.run(list(argv), env=dict(environ), check=False)
     except FileNotFoundError:
-        raise UsageError(f"{argv[0]}: command not found") from None
+        raise CommandNotRunError(f"{argv[0]}: command not found", 127) from None
     except PermissionError:
-        raise UsageError(f"{argv[0]}: permission denied") from None
+        raise CommandNotRunError(f"{argv[0]}: permission denied", 126) from None
     return done.returncode

@@ -507,3 +507,47 @@ def test_the_pth_hook_fills_only_what_is_unset(tmp_path: Path) -> None:
             check=True,
         )
         assert done.stdout.strip() == expected
+
+
+AS_NOBODY = """
+import importlib, os, pkgutil, sys
+import cudaenv
+for module in pkgutil.walk_packages(cudaenv.__path__, "cudaenv."):
+    if module.name != "cudaenv.__main__":
+        importlib.import_module(module.name)
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+from cudaenv._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to 'nobody'")
+def test_apply_on_an_environment_this_user_cannot_write(tmp_path: Path) -> None:
+    """A root-owned venv, `fix --apply` as 'nobody': one line, exit 2, nothing written."""
+    for parent in [tmp_path, *tmp_path.parents]:  # let 'nobody' reach the venv
+        parent.chmod(parent.stat().st_mode | 0o005)
+    env_dir = tmp_path / "v"
+    venv_module.create(env_dir, with_pip=False, symlinks=True)
+    before = tree(env_dir)
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": f"{env_dir}/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": str(env_dir),
+        "PIP_TARGET": str(tmp_path / "elsewhere"),  # a fix that writes into the venv
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", AS_NOBODY, "fix", "--apply", "--yes"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        f"cudaenv: error: cannot write {env_dir} as this user: nothing was changed (run as the "
+        f"environment's owner, or recreate {env_dir} as your own)\n"
+    )
+    assert tree(env_dir) == before

@@ -5,7 +5,14 @@ Only the CLI turns these into messages and exit codes (see ``_cli.py``); library
 
 from __future__ import annotations
 
-__all__ = ["CommandNotRunError", "CudaenvError", "SnapshotFormatError", "UsageError", "WorldError"]
+__all__ = [
+    "CommandNotRunError",
+    "CudaenvError",
+    "FixRefusedError",
+    "SnapshotFormatError",
+    "UsageError",
+    "WorldError",
+]
 
 
 class CudaenvError(Exception):
@@ -38,3 +45,8 @@ class CommandNotRunError(CudaenvError):
     def __init__(self, message: str, exit_status: int) -> None:
         super().__init__(message)
         self.exit_status = exit_status
+
+
+class FixRefusedError(CudaenvError):
+    """``fix --apply`` will not change the environment (it may not write there, a target is
+    not a file of its own ...): nothing was changed (exit status 2)."""

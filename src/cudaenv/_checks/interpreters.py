@@ -430,6 +430,12 @@ def _broken_venv(s: Snapshot) -> Optional[Environment]:
     env = s.target_env
     if env is None or env.kind != "venv" or env.venv is None or env.python is not None:
         return None
+    bin_dir = posixpath.join(env.prefix, "bin")
+    if any(p.path.startswith(bin_dir + "/") or p.path == bin_dir for p in s.problems):
+        return None  # there, but not readable by this user: unreadable-file says so
+    home = env.venv.home
+    if home and any(p.path == home or p.path.startswith(home + "/") for p in s.problems):
+        return None
     return env
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Optional
 
 from .._records import field, record
-from ..errors import UsageError
+from ..errors import FixRefusedError, UsageError
 from .environ import apply_variables
 from .journal import JOURNAL_DIR, Journal, journals, unsafe_target
 from .packages import run_package_step, undo_package_step
@@ -74,6 +74,20 @@ def recover(prefix: str, environ: Mapping[str, str]) -> list[str]:
     return []
 
 
+def _unwritable(path: str) -> Optional[str]:
+    """The directory that keeps ``path`` from being written (created or replaced by rename)
+    by this user, or None: the nearest existing one, which must be writable."""
+    directory = posixpath.dirname(path)
+    while directory and not os.path.isdir(directory):
+        parent = posixpath.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    if directory and not os.access(directory, os.W_OK | os.X_OK):
+        return directory
+    return None
+
+
 def apply_plan(plan: Plan, environ: Mapping[str, str], *, force: bool = False) -> ApplyResult:
     prefix = plan.prefix
     if prefix is None:
@@ -98,6 +112,13 @@ def apply_plan(plan: Plan, environ: Mapping[str, str], *, force: bool = False) -
     for path, reason in reasons:
         if reason:
             raise UsageError(f"refusing to write {path}: {reason} (nothing was changed)")
+    for path in (*targets, journal_dir) if changes or plan.packages else ():
+        where = _unwritable(path)
+        if where is not None:
+            raise FixRefusedError(
+                f"cannot write {where} as this user: nothing was changed (run as the "
+                f"environment's owner, or recreate {prefix} as your own)"
+            )
     if not changes and not plan.packages:
         return ApplyResult(notes=tuple(notes), recovered=tuple(recovered))
     journal = Journal.start(prefix, plan.codes)

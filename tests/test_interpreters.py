@@ -326,3 +326,35 @@ def test_a_venv_whose_python_is_gone(world: World) -> None:
     del world.env["VIRTUAL_ENV"]
     by_prefix = world.doctor("--prefix", "/home/u/proj/.venv")
     assert "venv-interpreter-missing" in [f["code"] for f in by_prefix["findings"]]
+
+
+def test_python_option_takes_a_pyenv_shim_as_python_on_path_does(world: World) -> None:
+    """`--python ~/.pyenv/shims/python` is the interpreter pyenv selects, not the shims dir."""
+    pyenv = "/home/u/.pyenv"
+    world.python_install(f"{pyenv}/versions/3.12.7", "3.12")
+    world.file(f"{pyenv}/shims/python", "#!/usr/bin/env bash\n", 0o755)
+    world.file(f"{pyenv}/version", "3.12.7\n")
+    world.env["PATH"] = f"{pyenv}/shims:/usr/bin"
+    plain = world.doctor()["target"]
+    chosen = world.doctor("--python", f"{pyenv}/shims/python")["target"]
+    assert chosen["prefix"] == plain["prefix"] == f"{pyenv}/versions/3.12.7"
+
+
+def test_python_option_refuses_a_directory_and_a_file_that_is_no_python(world: World) -> None:
+    import io
+    import json
+    from contextlib import redirect_stderr
+
+    from cudaenv._cli import main
+
+    world.system_python("3.11")
+    world.file("/home/u/notes.txt", "not a program\n")
+    env = world.write_env()
+    for given, message in (("/usr/lib", "a directory"), ("/home/u/notes.txt", "not a Python")):
+        err = io.StringIO()
+        argv = ["doctor", "--root", str(world.root), "--env-file", str(env), "--python", given]
+        with redirect_stderr(err):
+            assert main(argv, io.StringIO()) == 2
+        assert message in err.getvalue()
+        assert err.getvalue().count("\n") == 1
+    assert json.loads(json.dumps(world.doctor("--python", "/usr/bin/python3.11")))["target"]

@@ -185,6 +185,13 @@ class CommandProbe:
                 return _version_file_words(text) or ["system"], global_file
         return ["system"], "pyenv's default"
 
+    def resolve_shim(self, path: str) -> Optional[str]:
+        """The interpreter a pyenv shim at ``path`` runs (pyenv's own rules), or None when
+        ``path`` is not a shim."""
+        if not self._is_pyenv_shim(path):
+            return None
+        return self._through_pyenv(posixpath.basename(path))[0]
+
     def _through_pyenv(self, name: str) -> tuple[Optional[str], str]:
         versions, source = self.pyenv_versions()
         root = self.reader.pyenv_root() or ""

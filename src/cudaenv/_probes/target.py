@@ -37,7 +37,13 @@ def choose_target_from(
         path = _world_path(host, python)
         if not host.exists(path) and not host.is_link(path):
             raise UsageError(f"--python {python}: no such file")
-        interpreter = reader.interpreter(path)
+        if host.is_dir(path):
+            raise UsageError(f"--python {python}: a directory (give its interpreter, or --prefix)")
+        # a pyenv shim runs what pyenv selects, as `python` on PATH does
+        shim = CommandProbe(host, reader, []).resolve_shim(path)
+        interpreter = reader.interpreter(shim or path)
+        if not interpreter.version and not _looks_like_python(host, path):
+            raise UsageError(f"--python {python}: not a Python interpreter")
         return Target("--python", interpreter.prefix, interpreter, python)
     if prefix is not None:
         path = _world_path(host, prefix)
@@ -65,6 +71,16 @@ def _env_target(
     env: Environment = reader.environment(prefix)
     interpreter = reader.interpreter(env.python) if env.python else None
     return Target(chosen_by, prefix, interpreter, requested)
+
+
+def _looks_like_python(host: Host, path: str) -> bool:
+    """An interpreter whose version its files do not tell is still accepted when it is named
+    like one (python, python3.12, pypy3) or is an ELF program; a text file is not."""
+    name = posixpath.basename(host.resolve(path) or path)
+    if name.startswith(("python", "pypy")):
+        return True
+    head = host.read_bytes(path, limit=4)
+    return head == b"\x7fELF"
 
 
 def _world_path(host: Host, path: str) -> str:

@@ -379,3 +379,19 @@ def test_shared_reads_are_one_moment_of_the_disk(tmp_path: Path) -> None:
     for host in (Host("/", {}, shared=shared), Host("/", {}, shared=shared)):
         assert host.parsed(str(tmp_path / "loop"), "text", parse, 100) is None
         assert [p.path for p in host.problems] == [str(tmp_path / "loop")]
+
+
+def test_envs_under_the_root_never_walks_the_kernels_directories(world: World) -> None:
+    """/proc, /sys, /dev and /run are the kernel's views: never walked, even with --under /."""
+    world.system_python("3.11")
+    world.venv("/home/u/app/.venv")
+    world.venv("/proc/1/root/home/u/app/.venv")  # what /proc/<pid>/root shows: the same tree
+    world.venv("/sys/fs/x/.venv")
+    world.env["PWD"] = "/home/u"
+    out = run_cli(
+        "envs", "--root", str(world.root), "--env-file", str(world.write_env()),
+        "--under", "/", "--depth", "6", "--format", "json",
+    )  # fmt: skip
+    found = {e["prefix"] for e in json.loads(out)["environments"]}
+    assert "/home/u/app/.venv" in found
+    assert not any(p.startswith(("/proc", "/sys")) for p in found)

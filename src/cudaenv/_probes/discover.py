@@ -35,6 +35,8 @@ DEFAULT_DEPTH = 4
 _SKIPPED = frozenset(
     {"node_modules", "__pycache__", "site-packages", "dist-packages", ".git", ".hg", ".svn"}
 )
+_PSEUDO_FILESYSTEMS = frozenset({"proc", "sys", "dev", "run"})
+"""Directories under / that the kernel fills: `envs --under /` never walks them."""
 # Hidden directories that commonly hold environments; other hidden ones are not walked.
 _HIDDEN_KEPT = frozenset({".venv", ".env", ".pixi", ".conda", ".direnv", ".tox", ".nox"})
 
@@ -154,6 +156,8 @@ def _walk(host: Host, found: _Found, top: str, depth: int) -> None:
         for name in reversed(names):
             if name in _SKIPPED or name == ".pixi":
                 continue
+            if directory == "/" and name in _PSEUDO_FILESYSTEMS:
+                continue  # the kernel's views, never environments (and /proc is endless)
             if name.startswith(".") and name not in _HIDDEN_KEPT:
                 continue
             pending.append((posixpath.join(directory, name), level + 1))

@@ -40,7 +40,13 @@ def unreadable_file(s: Snapshot) -> Iterator[Finding]:
     first: dict[str, str] = {}
     for path, error in items:  # one line per file: its first error
         first.setdefault(path, error)
-    items = list(first.items())
+    # a directory that cannot be read is one entry, not every path looked for inside it
+    denied = {path for path, error in first.items() if "Permission denied" in error}
+    items = [
+        (path, error)
+        for path, error in first.items()
+        if not any(path.startswith(d + "/") for d in denied if d != path)
+    ]
     if not items:
         return
     yield finding(

@@ -197,6 +197,21 @@ def test_apply_is_idempotent(machine: tuple[Path, dict[str, str]]) -> None:
     assert len(list((prefix / ".cudaenv" / "journal").iterdir())) == 1
 
 
+def test_apply_with_format_json_says_what_it_did_in_json(
+    machine: tuple[Path, dict[str, str]],
+) -> None:
+    prefix, env = machine
+    done = cudaenv(env, "fix", "--apply", "--yes", "--format", "json")
+    document = json.loads(done.stdout)  # the whole of stdout is one JSON document
+    assert document["schema"] == "cudaenv.apply/1"
+    assert document["applied"] is True
+    assert any(path.endswith("bin/activate") for path in document["files"])
+    assert "pip-install-redirected" in document["fixed"]
+    assert document["journal"].startswith(str(prefix))
+    again = json.loads(cudaenv(env, "fix", "--apply", "--yes", "--format", "json").stdout)
+    assert "already applied" in again["notes"]
+
+
 def test_undo_with_nothing_to_undo(machine: tuple[Path, dict[str, str]]) -> None:
     _, env = machine
     assert "Nothing to undo" in cudaenv(env, "undo").stdout

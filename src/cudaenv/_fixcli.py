@@ -6,12 +6,13 @@ Kept apart from ``_cli.py`` so that ``cudaenv doctor`` never imports them.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import posixpath
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO
 
 from .errors import UsageError, WorldError
 
@@ -118,6 +119,14 @@ def _fix(args: argparse.Namespace, stdout: TextIO) -> int:
         document = redact_tree(plan_json(plan, environ, files=live), rules)
         stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
+    if args.format == "json":  # --apply: what was done, as JSON (prompts go to stderr)
+        done: dict[str, Any] = {
+            "schema": "cudaenv.apply/1",
+            "plan": plan_json(plan, environ, files=live),
+        }
+        status = _apply(plan, environ, args, io.StringIO(), done)
+        stdout.write(json.dumps(redact_tree(done, rules), indent=2) + "\n")
+        return status
     stdout.write(
         redact_text(plan_text(plan, environ, shell, applying=args.apply, files=live), rules)
     )
@@ -134,10 +143,19 @@ def _confirm(question: str) -> bool:
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _apply(plan: Plan, environ: dict[str, str], args: argparse.Namespace, stdout: TextIO) -> int:
+def _apply(
+    plan: Plan,
+    environ: dict[str, str],
+    args: argparse.Namespace,
+    stdout: TextIO,
+    done: Optional[dict[str, Any]] = None,
+) -> int:
+    """Apply the plan, saying what was done on ``stdout`` and, when given, into ``done``."""
     from ._fix.apply import apply_plan
     from ._fix.environ import apply_variables
 
+    record: dict[str, Any] = done if done is not None else {}
+    record["applied"] = False
     if not (plan.packages or plan.settings or plan.variables):
         stdout.write("\nNothing cudaenv can apply itself.\n")
         return EXIT_OK
@@ -145,6 +163,15 @@ def _apply(plan: Plan, environ: dict[str, str], args: argparse.Namespace, stdout
         stdout.write("Nothing changed.\n")
         return EXIT_OK
     result = apply_plan(plan, environ, force=args.force)
+    record.update(
+        applied=True,
+        recovered=list(result.recovered),
+        commands=[{"command": c, "status": st, "output": out} for c, st, out in result.commands],
+        files=list(result.files),
+        notes=list(result.notes),
+        journal=result.journal,
+        failed=result.failed,
+    )
     stdout.write("\n")
     stdout.writelines(
         f"an interrupted apply was rolled back: {line}\n" for line in result.recovered
@@ -165,6 +192,7 @@ def _apply(plan: Plan, environ: dict[str, str], args: argparse.Namespace, stdout
     remaining = {f.code for f in after.findings}
     fixed = [c for c in plan.codes if c not in remaining]
     still = [c for c in plan.codes if c in remaining]
+    record.update(fixed=fixed, still_reported=still)
     stdout.write("\nAfter the fix (as the environment is once activated):\n")
     stdout.write(f"  fixed: {', '.join(fixed) or 'nothing'}\n")
     if still:

@@ -395,3 +395,26 @@ def test_envs_under_the_root_never_walks_the_kernels_directories(world: World) -
     found = {e["prefix"] for e in json.loads(out)["environments"]}
     assert "/home/u/app/.venv" in found
     assert not any(p.startswith(("/proc", "/sys")) for p in found)
+
+
+def test_what_every_environment_shares_is_said_once_above_the_rows(world: World) -> None:
+    """A machine without its driver and two CUDA torch envs: driver-missing once, above the
+    table; each row's headline is what blocks that environment itself."""
+    from cudaworld import pip_torch
+    from worlds import ML_SITE, ml_world
+
+    ml_world(world)
+    pip_torch(world, ML_SITE)
+    world.conda_env("/home/u/miniconda3/envs/old", python="3.11.9")
+    old_site = "/home/u/miniconda3/envs/old/lib/python3.11/site-packages"
+    pip_torch(world, old_site)
+    world.dist(old_site, "torchvision", "0.22.1")  # pairs with torch 2.7, not 2.5.1
+    world.file(
+        "/home/u/.conda/environments.txt",
+        "/home/u/miniconda3\n/home/u/miniconda3/envs/ml\n/home/u/miniconda3/envs/old\n",
+    )
+    out = run_cli("envs", "--root", str(world.root), "--env-file", str(world.write_env()))
+    above, _, table = out.partition("GPU  ")
+    assert "every environment: driver-missing" in above
+    assert "driver-missing" not in table
+    assert "torch-companion-mismatch" in table

@@ -143,6 +143,41 @@ def about_the_environment(entry: SurveyEntry) -> tuple[Finding, ...]:
     return tuple(f for f in entry.findings if f.code not in SHELL_STATE)
 
 
-def headline(entry: SurveyEntry) -> Optional[Finding]:
-    """The finding a row shows: the most important error or warning about the environment."""
-    return next((f for f in about_the_environment(entry) if f.severity != "info"), None)
+MACHINE_CODES = frozenset(
+    {
+        "driver-missing",
+        "driver-library-unreachable",
+        "driver-library-mismatch",
+        "driver-stub-shadowing",
+        "forward-compat-misuse",
+        "wsl-driver-inside",
+        "ld-cache-stale",
+        "stale-path-entry",
+    }
+)
+"""Findings about the machine, not one environment: the driver, the loader's cache."""
+
+
+def machine_wide(survey: Survey) -> tuple[Finding, ...]:
+    """Errors and warnings about the machine that several environments share (the same code
+    and title: a missing driver, a stale loader cache): said once above the rows."""
+    seen: dict[tuple[str, str], list[Finding]] = {}
+    for entry in survey.entries:
+        for f in about_the_environment(entry):
+            if f.code in MACHINE_CODES and f.severity != "info":
+                seen.setdefault((f.code, f.title), []).append(f)
+    return tuple(found[0] for found in seen.values() if len(found) >= 2)
+
+
+def headline(entry: SurveyEntry, shared: tuple[Finding, ...] = ()) -> Optional[Finding]:
+    """The finding a row shows: the most important error or warning about the environment,
+    other than those every environment shares (``machine_wide``)."""
+    said = {(f.code, f.title) for f in shared}
+    return next(
+        (
+            f
+            for f in about_the_environment(entry)
+            if f.severity != "info" and (f.code, f.title) not in said
+        ),
+        None,
+    )

@@ -13,6 +13,7 @@ from .._surveyed import (
     SurveyEntry,
     about_the_environment,
     headline,
+    machine_wide,
 )
 from ..findings import SEVERITIES
 from ._words import SEVERITY_MARK, frameworks_phrase, machine_phrase
@@ -101,13 +102,19 @@ def _text(survey: Survey, *, color: bool, width: int, details: bool) -> str:
     ]
     header = ("GPU", "KIND", "NAME", "PYTHON", "FRAMEWORKS", "PREFIX")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
-    lines = [paint(_summary_line(survey), "1"), _machine_line(survey), ""]
+    shared = machine_wide(survey)
+    lines = [paint(_summary_line(survey), "1"), _machine_line(survey)]
+    lines += [
+        _clip(f"{SEVERITY_MARK[f.severity]} every environment: {f.code}: {f.title}", width)
+        for f in shared
+    ]
+    lines.append("")
     lines.append(paint("  ".join(h.ljust(w) for h, w in zip(header, widths)) + "  PREFIX", "2"))
     for entry, row in zip(survey.entries, rows):
         cells = [paint(row[0].ljust(widths[0]), _STYLE.get(row[0]))]
         cells += [row[i].ljust(widths[i]) for i in range(1, 5)]
         lines.append("  ".join(cells) + "  " + row[5])
-        note = _row_note(entry)
+        note = _row_note(entry, shared)
         if note:
             indent = " " * (widths[0] + 2)
             lines.append(indent + _clip(note, max(width - len(indent), 30)))
@@ -129,12 +136,12 @@ def _text(survey: Survey, *, color: bool, width: int, details: bool) -> str:
     return text
 
 
-def _row_note(entry: SurveyEntry) -> Optional[str]:
+def _row_note(entry: SurveyEntry, shared: tuple[Any, ...] = ()) -> Optional[str]:
     if entry.error:
         return f"✗ {entry.error}"
     if entry.summary is None:
         return "✗ registered (" + ", ".join(entry.sources) + ") but the directory is gone"
-    finding = headline(entry)
+    finding = headline(entry, shared)
     if finding is None:
         return None
     return f"{SEVERITY_MARK[finding.severity]} {finding.code}: {finding.title}"
@@ -194,16 +201,22 @@ def survey_to_dict(survey: Survey) -> dict[str, Any]:
 
 
 def _markdown(survey: Survey, *, details: bool) -> str:
+    shared = machine_wide(survey)
     lines = [
         f"**cudaenv {survey.tool_version}** · {_summary_line(survey)}",
         "",
         _machine_line(survey),
         "",
+        *[
+            f"- {SEVERITY_MARK[f.severity]} every environment: `{f.code}`: {f.title}"
+            for f in shared
+        ],
+        *([""] if shared else []),
         "| GPU | Kind | Name | Python | Frameworks | Headline finding | Prefix |",
         "|---|---|---|---|---|---|---|",
     ]
     for entry in survey.entries:
-        note = _row_note(entry) or ""
+        note = _row_note(entry, shared) or ""
         lines.append(
             "| "
             + " | ".join(

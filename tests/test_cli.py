@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -252,3 +253,18 @@ def test_console_script_and_module_agree() -> None:
     )
     assert version.stdout == module.stdout
     assert version.stdout.startswith("cudaenv ")
+
+
+def test_every_command_says_its_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    from cudaenv._cli import _build_parser
+    from cudaenv._exitcodes import EXIT_STATUS
+
+    parser = _build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == set(EXIT_STATUS)  # a new command needs its line in the table
+    for name in commands:
+        with pytest.raises(SystemExit):
+            main([name, "--help"], io.StringIO())
+        out = " ".join(capsys.readouterr().out.split())  # argparse wraps the epilog
+        assert "exit status: " in out, name
+        assert "2 usage error" in out, name

@@ -128,6 +128,10 @@ def _build_parser() -> _Parser:
     add_commands(sub, _add_world_options)
     add_share_commands(sub, _add_world_options, _add_output_options)
     add_fleet_commands(sub)
+    from ._exitcodes import epilog
+
+    for name, command in sub.choices.items():  # every command's help says its exit codes
+        command.epilog = epilog(name)
     return parser
 
 

@@ -31,6 +31,7 @@ def _scrub_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "TERM",
         "CUDAENV_ROOT",
         "CUDAENV_ENV_FILE",
+        "COLUMNS",
     ):
         monkeypatch.delenv(name, raising=False)
 

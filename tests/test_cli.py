@@ -268,3 +268,27 @@ def test_every_command_says_its_exit_statuses(capsys: pytest.CaptureFixture[str]
         out = " ".join(capsys.readouterr().out.split())  # argparse wraps the epilog
         assert "exit status: " in out, name
         assert "2 usage error" in out, name
+
+
+def test_doctor_text_fits_80_columns(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """COLUMNS=80: the header, titles, details and evidence wrap; only a fix command (which
+    must copy whole) or a single word longer than the line may pass the edge."""
+    from test_contract import busy_world
+
+    busy_world(world)
+    env = tmp_path / "env.json"
+    env.write_text(json.dumps(world.env))
+    monkeypatch.setenv("COLUMNS", "80")
+    out = io.StringIO()
+    main(["doctor", "--root", str(world.root), "--env-file", str(env)], out)
+    fix_step = False
+    for line in out.getvalue().splitlines():
+        if line.strip() == "Fix":
+            fix_step = True
+        elif not line.startswith("     "):
+            fix_step = False
+        if fix_step or len(line) <= 80:
+            continue
+        assert len(line.split()) == 1 or max(len(w) for w in line.split()) > 40, line

@@ -238,6 +238,19 @@ def load_env_file(path: str) -> dict[str, str]:
     return data
 
 
+def _text_width(stream: TextIO, environ: Mapping[str, str]) -> int:
+    """The terminal's columns (COLUMNS first, as shells set it), 100 when not a terminal;
+    never wider than 120 nor narrower than 40."""
+    columns = environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(min(int(columns), 120), 40)
+    if stream.isatty():
+        import shutil
+
+        return max(min(shutil.get_terminal_size((100, 24)).columns, 120), 40)
+    return 100
+
+
 def _use_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
     if choice != "auto":
         return choice == "always"
@@ -259,11 +272,7 @@ def _emit(report: object, args: argparse.Namespace, stdout: TextIO) -> int:
         identity = args.format == "markdown"
         rules = rules_for(report.snapshot, identity=identity)
         report = redact_report(report, rules, facts=args.format in ("json", "markdown"))
-    width = 100
-    if stdout.isatty():
-        import shutil
-
-        width = min(shutil.get_terminal_size((100, 24)).columns, 120)
+    width = _text_width(stdout, os.environ)
     color = _use_color(args.color, stdout, os.environ)
     stdout.write(render(report, args.format, color=color, width=width))
     if args.fail_on is not None:

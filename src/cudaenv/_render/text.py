@@ -45,9 +45,34 @@ def _wrap(text: str, width: int, indent: str) -> list[str]:
     )
 
 
+def _painted_heading(
+    parts: list[tuple[str, str]], paint: _Painter, width: int, indent: str
+) -> list[str]:
+    """A heading made of (text, style) parts, wrapped to ``width`` as plain text first (so
+    colour codes never count as columns), each part then painted where it lies."""
+    plain = "".join(text for text, _ in parts)
+    lines = textwrap.wrap(
+        plain,
+        width=max(width, 40),
+        subsequent_indent=indent,
+        break_on_hyphens=False,
+        break_long_words=False,
+    ) or [plain]
+    if not paint.color:
+        return lines
+    painted = []
+    for line in lines:
+        for text, style in parts:
+            if style and text.strip() and text.strip() in line:
+                line = line.replace(text.strip(), paint(text.strip(), style), 1)
+        painted.append(line)
+    return painted
+
+
 def _finding_lines(f: Finding, paint: _Painter, width: int) -> list[str]:
-    head = f"{paint(SEVERITY_MARK[f.severity] + ' ' + f.severity.upper(), f.severity)}  "
-    lines = [head + paint(f.title, "bold") + "  " + paint(f"[{f.code}]", "dim")]
+    mark = f"{SEVERITY_MARK[f.severity]} {f.severity.upper()}"
+    parts = [(mark, f.severity), ("  ", ""), (f.title, "bold"), ("  ", ""), (f"[{f.code}]", "dim")]
+    lines = _painted_heading(parts, paint, width, "   ")
     lines += _wrap(f.detail, width, "   ")
     if f.evidence:
         lines.append("   " + paint("Evidence", "bold"))
@@ -58,13 +83,17 @@ def _finding_lines(f: Finding, paint: _Painter, width: int) -> list[str]:
     if f.fix:
         lines.append("   " + paint("Fix", "bold"))
         for number, step in enumerate(f.fix, start=1):
+            # a command is never broken across lines: it must copy and paste whole
             lines.append(f"     {number}. {step}")
     return lines
 
 
 def render_text(report: Report, *, color: bool = False, width: int = 100) -> str:
     paint = _Painter(color)
-    lines = [paint("cudaenv doctor", "bold") + " — " + target_phrase(report), ""]
+    lines = _painted_heading(
+        [("cudaenv doctor", "bold"), (" — " + target_phrase(report), "")], paint, width, "  "
+    )
+    lines.append("")
     primary = report.primary
     worst = report.worst_severity()
     if worst is None:
@@ -73,7 +102,9 @@ def render_text(report: Report, *, color: bool = False, width: int = 100) -> str
         lines.append(paint(f"✓ No problems found ({counts_phrase(report)}).", "ok"))
     else:
         assert primary is not None  # there is a finding when worst is set
-        lines.append(paint(f"✗ {counts_phrase(report)}: ", worst) + paint(primary.title, "bold"))
+        lines += _painted_heading(
+            [(f"✗ {counts_phrase(report)}: ", worst), (primary.title, "bold")], paint, width, "  "
+        )
     for f in report.findings:
         lines.append("")
         lines += _finding_lines(f, paint, width)

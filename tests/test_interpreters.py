@@ -358,3 +358,30 @@ def test_python_option_refuses_a_directory_and_a_file_that_is_no_python(world: W
         assert message in err.getvalue()
         assert err.getvalue().count("\n") == 1
     assert json.loads(json.dumps(world.doctor("--python", "/usr/bin/python3.11")))["target"]
+
+
+def test_python_option_takes_a_version_and_prefix_takes_a_conda_env_name(world: World) -> None:
+    """As uv users write `--python 3.12` and conda users `-n ml`: a version is that
+    pythonX.Y on PATH, a name without a slash is the conda environment of that name."""
+    ml_world(world)
+    world.python_install("/opt/py310", "3.10")
+    world.env["PATH"] += ":/opt/py310/bin"
+    assert world.doctor("--python", "3.10")["target"]["prefix"] == "/opt/py310"
+    # the first python3.12 on PATH: conda base's
+    assert world.doctor("--python", "3.12")["target"]["prefix"] == BASE
+    assert world.doctor("--prefix", "ml")["target"]["prefix"] == ML
+    import io
+    from contextlib import redirect_stderr
+
+    from cudaenv._cli import main
+
+    env = world.write_env()
+    for option, value, message in (
+        ("--python", "3.7", "no python3.7 on PATH"),
+        ("--prefix", "nope", "no conda environment of that name; conda knows: "),
+    ):
+        err = io.StringIO()
+        argv = ["doctor", "--root", str(world.root), "--env-file", str(env), option, value]
+        with redirect_stderr(err):
+            assert main(argv, io.StringIO()) == 2
+        assert message in err.getvalue()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from typing import Optional
 
 from .._host import Host
 from ..errors import UsageError
 from ..snapshot import Command, Environment, Target
 from .commands import CommandProbe, read_aliases
+from .conda import conda_setup
 from .environments import EnvironmentReader
 
 __all__ = ["choose_target", "choose_target_from"]
@@ -33,6 +35,14 @@ def choose_target_from(
     python: Optional[str],
     prefix: Optional[str],
 ) -> Target:
+    if python is not None and re.fullmatch(r"\d+(\.\d+)?", python):
+        # a version, as uv's --python takes it: that pythonX.Y on PATH
+        hits = host.which(f"python{python}", host.env_path_list("PATH"))
+        if not hits:
+            raise UsageError(f"--python {python}: no python{python} on PATH")
+        python = hits[0]
+    if prefix is not None and "/" not in prefix:
+        prefix = _conda_env_named(host, reader, commands, prefix)
     if python is not None:
         path = _world_path(host, python)
         if not host.exists(path) and not host.is_link(path):
@@ -71,6 +81,19 @@ def _env_target(
     env: Environment = reader.environment(prefix)
     interpreter = reader.interpreter(env.python) if env.python else None
     return Target(chosen_by, prefix, interpreter, requested)
+
+
+def _conda_env_named(
+    host: Host, reader: EnvironmentReader, commands: dict[str, Command], name: str
+) -> str:
+    """``--prefix NAME``: the conda environment of that name (as ``conda -n NAME``)."""
+    setup = conda_setup(host, reader, commands)
+    for entry in setup.envs:
+        if entry.name == name or posixpath.basename(entry.prefix.rstrip("/")) == name:
+            return entry.prefix
+    known = sorted({e.name or posixpath.basename(e.prefix) for e in setup.envs})
+    listing = f"; conda knows: {', '.join(known)}" if known else ""
+    raise UsageError(f"--prefix {name}: no conda environment of that name{listing}")
 
 
 def _looks_like_python(host: Host, path: str) -> bool:

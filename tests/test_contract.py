@@ -146,3 +146,15 @@ def test_which_exits_1_when_nothing_is_found_and_refuses_bad_input(
     status, _, err = run_which("libc.so.6", "--from", "notes.txt")
     assert status == 2
     assert f"--from {world.real('/opt/notes.txt')}: not an ELF file" in err
+
+
+def test_the_api_raises_what_the_command_line_reports(tmp_path: Any) -> None:
+    """The library gives the CLI's errors, not a quiet report: a missing root is a
+    WorldError, a dict is not a Snapshot."""
+    from cudaenv import check, diagnose
+    from cudaenv.errors import WorldError
+
+    with pytest.raises(WorldError, match="no such directory"):
+        diagnose(str(tmp_path / "nonexistent"), {})
+    with pytest.raises(SnapshotFormatError, match="takes a Snapshot, not dict"):
+        check({"schema": "cudaenv.snapshot/1"})  # type: ignore[arg-type]

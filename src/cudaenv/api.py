@@ -17,6 +17,12 @@ __all__ = ["check", "collect", "diagnose", "which"]
 
 
 def _host(root: str, environ: Optional[Mapping[str, str]]) -> Host:
+    """The machine under ``root``: a missing or non-directory root is a WorldError here, as
+    on the command line, never an empty report."""
+    from .errors import WorldError
+
+    if not os.path.isdir(root):
+        raise WorldError(f"root {root}: no such directory")
     live_cwd = None
     if os.path.abspath(root) == "/":
         try:
@@ -54,10 +60,18 @@ def collect(
 
 
 def check(snapshot: Snapshot) -> Report:
-    """Findings for a snapshot, most important first."""
+    """Findings for a snapshot, most important first.  Anything but a :class:`Snapshot` (a
+    snapshot's JSON as a dict: ``Snapshot.from_dict`` first) is a SnapshotFormatError."""
     from ._checks import run_checks
+    from .errors import SnapshotFormatError
     from .findings import Report
+    from .snapshot import Snapshot as SnapshotType
 
+    if not isinstance(snapshot, SnapshotType):
+        raise SnapshotFormatError(
+            f"check() takes a Snapshot, not {type(snapshot).__name__} "
+            "(for a snapshot document: check(Snapshot.from_dict(data)))"
+        )
     return Report(snapshot, tuple(run_checks(snapshot)))
 
 

@@ -265,3 +265,16 @@ def test_every_json_output_validates(gpu_world: World) -> None:
     jsonschema.validate(tree, schema("which.schema.json"))
     archs = json.loads(run("archs", str(FIXTURES / "libsmall.so"), "--format", "json"))
     jsonschema.validate(archs, schema("archs.schema.json"))
+
+
+def test_every_json_document_names_its_schema(gpu_world: World) -> None:
+    """`schema` in every JSON document, equal to its JSON Schema's `$id`."""
+    args = world_args(gpu_world)
+    outputs = {
+        "which.schema.json": run("which", "libc.so.6", *args, "--format", "json", expect=1),
+        "toolkits.schema.json": run("toolkits", *args, "--format", "json"),
+        "archs.schema.json": run("archs", str(FIXTURES / "libsmall.so"), "--format", "json"),
+        "plan.schema.json": run("fix", *args, "--format", "json"),
+    }
+    for name, text in outputs.items():
+        assert json.loads(text)["schema"] == schema(name)["$id"], name

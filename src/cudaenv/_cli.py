@@ -338,7 +338,7 @@ def _which(args: argparse.Namespace, stdout: TextIO) -> int:
     # like which(1): 1 when the loader would find nothing for the name asked about
     status = EXIT_NOT_FOUND if not args.all and answer.get("path") is None else EXIT_OK
     if args.format == "json":
-        stdout.write(json.dumps(answer, indent=2) + "\n")
+        stdout.write(json.dumps({"schema": "cudaenv.which/1", **answer}, indent=2) + "\n")
         return status
     from ._render.loader import render_which
 
@@ -378,6 +378,7 @@ def _toolkits(args: argparse.Namespace, stdout: TextIO) -> int:
     snap = collect(args.root, environ, python=args.python, prefix=args.prefix)
     if args.format == "json":
         document = {
+            "schema": "cudaenv.toolkits/1",
             "toolkits": to_json(snap.toolkits),
             "choices": to_json(snap.toolkit_choices),
         }
@@ -408,7 +409,8 @@ def _archs(args: argparse.Namespace, stdout: TextIO) -> int:
         files = [
             {k: v for k, v in to_json(r).items() if k != "error" or v is not None} for r in results
         ]
-        stdout.write(json.dumps({"files": files}, indent=2) + "\n")
+        document = {"schema": "cudaenv.archs/1", "files": files}
+        stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
     for result in results:
         stdout.write(f"{result.path}\n")

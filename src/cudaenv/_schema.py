@@ -135,6 +135,7 @@ def _toolkits() -> dict[str, Any]:
         "type": "object",
         "required": ["toolkits", "choices"],
         "properties": {
+            "schema": {"const": "cudaenv.toolkits/1"},
             "toolkits": {"type": "array", "items": _type_schema(Toolkit, definitions)},
             "choices": {"type": "array", "items": _type_schema(ToolkitChoice, definitions)},
         },

@@ -18,6 +18,21 @@ from typing import Optional
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
+# Root reads and writes everything: run as root, this drops to the 'nobody' user after
+# importing cudaenv (its files may sit where nobody cannot reach), then runs as a user would.
+AS_NOBODY = """
+import importlib, os, pkgutil, sys
+import cudaenv
+for module in pkgutil.walk_packages(cudaenv.__path__, "cudaenv."):
+    if module.name != "cudaenv.__main__":
+        importlib.import_module(module.name)
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+from cudaenv._cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
 
 def build_wheel(directory: Path, name: str, version: str, package: Optional[str] = None) -> Path:
     """A minimal pure-Python wheel, as a build backend would write it; ``package`` is the

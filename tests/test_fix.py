@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from realenv import PY, build_wheel, conda_install, local_channel, make_venv, pip
+from realenv import AS_NOBODY, PY, build_wheel, conda_install, local_channel, make_venv, pip
 
 HAS = {shell: shutil.which(shell) is not None for shell in ("bash", "zsh", "fish")}
 
@@ -522,20 +522,6 @@ def test_the_pth_hook_fills_only_what_is_unset(tmp_path: Path) -> None:
             check=True,
         )
         assert done.stdout.strip() == expected
-
-
-AS_NOBODY = """
-import importlib, os, pkgutil, sys
-import cudaenv
-for module in pkgutil.walk_packages(cudaenv.__path__, "cudaenv."):
-    if module.name != "cudaenv.__main__":
-        importlib.import_module(module.name)
-os.setgroups([])
-os.setgid(65534)
-os.setuid(65534)
-from cudaenv._cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to 'nobody'")

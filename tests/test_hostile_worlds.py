@@ -21,6 +21,7 @@ from typing import Any, Callable
 import pytest
 
 from cudaworld import driver, pip_torch
+from realenv import AS_NOBODY
 from worlds import BASE, ML, ML_SITE, World, ml_world
 
 # cudaenv with its address space capped at 1 GiB: reading any of the 4 GiB files whole would
@@ -231,22 +232,6 @@ def test_a_site_packages_of_100000_files(world: World) -> None:
         world.dist(ML_SITE, f"pkg{i}", "1.0")
     report = diagnose(world)
     assert report["target"]["prefix"] == ML
-
-
-# Root reads everything: as root, the diagnosis drops to the 'nobody' user after importing
-# cudaenv (its files may sit where nobody cannot reach), then runs as a user would.
-AS_NOBODY = """
-import importlib, os, pkgutil, sys
-import cudaenv
-for module in pkgutil.walk_packages(cudaenv.__path__, "cudaenv."):
-    if module.name != "cudaenv.__main__":
-        importlib.import_module(module.name)
-os.setgroups([])
-os.setgid(65534)
-os.setuid(65534)
-from cudaenv._cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 
 def test_directories_nobody_may_read(tmp_path: Path) -> None:

@@ -363,7 +363,9 @@ def _from_path(given: str, root: str, environ: Mapping[str, str]) -> str:
             magic = handle.read(4)
     except OSError as exc:
         raise UsageError(f"--from {given}: {exc.strerror}") from None
-    if magic != b"\x7fELF":
+    from ._formats.elffile import ELF_MAGIC
+
+    if magic != ELF_MAGIC:
         raise UsageError(f"--from {given}: not an ELF file (a program or shared library)")
     return given
 

@@ -14,17 +14,15 @@ a FIFO nobody reads).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 from typing import TextIO
 
+from ._fix.journal import atomic_write
 from .errors import CudaenvError
 
 __all__ = ["OutputError", "write_text"]
-
-_TMP_SUFFIX = ".cudaenv-tmp"
 
 
 class OutputError(CudaenvError):
@@ -56,23 +54,11 @@ def _write_through(path: str, data: bytes) -> None:
 
 
 def _replace(path: str, data: bytes) -> None:
-    directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f".{os.path.basename(path)}{_TMP_SUFFIX}")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temporary)  # a leftover of a crash; a link there is removed, never followed
+    """Atomically, as ``fix --apply`` writes (a temporary beside it, fsync, rename), with the
+    mode the umask gives a new file."""
     umask = os.umask(0)
     os.umask(umask)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666 & ~umask)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    atomic_write(os.path.abspath(path), data, mode=0o666 & ~umask)
 
 
 def write_text(text: str, output: str, stdout: TextIO, *, force: bool = False) -> bool:

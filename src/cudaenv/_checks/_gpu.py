@@ -16,6 +16,7 @@ __all__ = [
     "cuda_major",
     "framework_label",
     "gpu_capabilities",
+    "gpu_expected",
     "gpu_frameworks",
     "runs_on_driver",
     "torch_index",
@@ -54,6 +55,12 @@ def wants_gpu(s: Snapshot, f: Framework) -> bool:
     return any(
         d.name.lower().startswith("nvidia-") for site in s.site_dirs for d in site.distributions
     )
+
+
+def gpu_expected(s: Snapshot, f: Framework) -> bool:
+    """A driver is loaded, or ``f`` is set up to use a GPU (``wants_gpu``): a missing CUDA
+    library is then a fault, not a CPU machine running a framework on its CPU."""
+    return s.driver.loaded or wants_gpu(s, f)
 
 
 def cuda_major(cuda: Optional[str]) -> Optional[int]:

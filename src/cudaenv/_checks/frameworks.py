@@ -11,6 +11,7 @@ from typing import Optional
 
 from .._formats.metadata import canonicalize_name, requirement_name
 from .._knowledge.builds import companion_series, cupy_variant_cuda, tensorflow_libraries
+from .._knowledge.cuda_libs import nvidia_wheel
 from .._knowledge.drivers import Compatibility, parse_version
 from ..actions import Action, manual, pip_install, pip_uninstall
 from ..findings import Finding
@@ -19,10 +20,10 @@ from ._common import finding
 from ._gpu import (
     cuda_major,
     framework_label,
+    gpu_expected,
     runs_on_driver,
     torch_install,
     torch_install_action,
-    wants_gpu,
 )
 
 __all__ = [
@@ -405,11 +406,13 @@ def cupy_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
         fixes = []
         actions: list[Action] = []
         if problems[0].startswith("no CUDA"):
-            suffix = f"-cu{major}" if major is not None and major < 13 else ""
-            wheels = (
-                (f"nvidia-cuda-nvrtc{suffix}",)
-                if static
-                else (f"nvidia-cuda-runtime{suffix}", f"nvidia-cuda-nvrtc{suffix}")
+            wheels = tuple(
+                nvidia_wheel(base, major)
+                for base in (
+                    ("nvidia-cuda-nvrtc",)
+                    if static
+                    else ("nvidia-cuda-runtime", "nvidia-cuda-nvrtc")
+                )
             )
             ctk = (parse_version(cupy.version) or (0,))[0] >= 14
             if ctk:
@@ -499,7 +502,7 @@ def tensorflow_cuda_mismatch(s: Snapshot) -> Iterator[Finding]:
     major = cuda_major(tf.cuda)
     suffix = f"-cu{major}" if major is not None and major < 13 else ""
     # No GPU and no CUDA wheels: TensorFlow on the CPU is what this machine is for
-    severity = None if s.driver.loaded or wants_gpu(s, tf) else "info"
+    severity = None if gpu_expected(s, tf) else "info"
     yield finding(
         "tensorflow-cuda-mismatch",
         f"TensorFlow {tf.version} cannot find the CUDA it was built for",

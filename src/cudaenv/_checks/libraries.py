@@ -11,13 +11,19 @@ from typing import Optional
 from .._formats.metadata import canonicalize_name, requirement_name
 from .._formats.pyversion import version_tuple
 from .._formats.requirements import contains, evaluate_marker, simple_requirement
-from .._knowledge.cuda_libs import DRIVER_LIBRARIES, cuda_library_stem, library_major
+from .._knowledge.cuda_libs import (
+    DRIVER_LIBRARIES,
+    WHEEL_FOR_LIBRARY,
+    cuda_library_stem,
+    library_major,
+    nvidia_wheel,
+)
 from .._knowledge.drivers import parse_version
 from ..actions import Action, drop_path, manual, pip_install
 from ..findings import Finding
 from ..snapshot import Distribution, LibraryTree, LoadedLibrary, Snapshot
 from ._common import finding, quote
-from ._gpu import cuda_major, wants_gpu
+from ._gpu import CPU_FALLBACK, cuda_major, gpu_expected
 
 __all__ = [
     "cuda_wheel_requirements_unmet",
@@ -101,7 +107,9 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
             continue  # another wheel ships it: consumers load wheels in dependency order
         missing.setdefault(obj.name, []).append(f"{tree.consumer}: needed by {obj.needed_by}")
     for obj in s.libraries.opened_by_name:
-        if obj.needed_by == "tensorflow" and not _tensorflow_wants_gpu(s):
+        if obj.needed_by == "tensorflow" and not any(
+            gpu_expected(s, f) for f in s.frameworks if f.name.startswith(CPU_FALLBACK)
+        ):
             continue  # TensorFlow on a CPU machine runs on the CPU: nothing is missing
         if obj.path is None and not obj.error and not _is_driver(obj.name):
             by = f" by {obj.needed_by}" if obj.needed_by else ""
@@ -152,25 +160,6 @@ def library_missing(s: Snapshot) -> Iterator[Finding]:
     )
 
 
-def _tensorflow_wants_gpu(s: Snapshot) -> bool:
-    tf = next((f for f in s.frameworks if f.name.startswith(("tensorflow", "tf-nightly"))), None)
-    return tf is not None and (s.driver.loaded or wants_gpu(s, tf))
-
-
-_WHEEL_OF_STEM = {
-    "libcudart": "nvidia-cuda-runtime",
-    "libnvrtc": "nvidia-cuda-nvrtc",
-    "libcublas": "nvidia-cublas",
-    "libcublasLt": "nvidia-cublas",
-    "libcufft": "nvidia-cufft",
-    "libcurand": "nvidia-curand",
-    "libcusparse": "nvidia-cusparse",
-    "libcusolver": "nvidia-cusolver",
-    "libnvJitLink": "nvidia-nvjitlink",
-}
-"""A CUDA toolkit library's stem → NVIDIA's wheel that ships it (``-cuNN`` below CUDA 13)."""
-
-
 def _opened_fix(s: Snapshot, framework: str, names: list[str]) -> list[str]:
     """What brings the libraries a framework opens by name: CuPy 14's ``[ctk]`` extra or the
     NVIDIA wheels of its CUDA major; TensorFlow's ``[and-cuda]``."""
@@ -180,12 +169,11 @@ def _opened_fix(s: Snapshot, framework: str, names: list[str]) -> list[str]:
     if framework == "tensorflow":
         return [f"python -m pip install 'tensorflow[and-cuda]=={built.version}'"]
     major = cuda_major(built.cuda)
-    suffix = f"-cu{major}" if major is not None and major < 13 else ""
     wheels = sorted(
         {
-            f"{_WHEEL_OF_STEM[stem]}{suffix}"
+            nvidia_wheel(WHEEL_FOR_LIBRARY[stem], major)
             for stem in (cuda_library_stem(n) for n in names)
-            if stem in _WHEEL_OF_STEM
+            if stem in WHEEL_FOR_LIBRARY
         }
     )
     fixes = []

@@ -21,6 +21,7 @@ from typing import BinaryIO, Optional
 from .._records import record
 
 __all__ = [
+    "ELF_MAGIC",
     "ELFError",
     "ELFFile",
     "Section",
@@ -85,6 +86,10 @@ class SymbolVersions:
     needed_versions: tuple[VersionNeed, ...]
 
 
+ELF_MAGIC = b"\x7fELF"
+"""The first four bytes of every ELF file (what `--from` and `--python` check first)."""
+
+
 class ELFFile:
     """An ELF file read through a binary file object (the caller opens and owns it)."""
 
@@ -93,7 +98,7 @@ class ELFFile:
         self.size = size
         self.path = path
         ident = self._read(0, 16) if size >= 16 else b""
-        if ident[:4] != b"\x7fELF":
+        if ident[:4] != ELF_MAGIC:
             raise ELFError("not an ELF file")
         if ident[4] not in (ELFCLASS32, ELFCLASS64) or ident[5] not in (ELFDATA2LSB, ELFDATA2MSB):
             raise ELFError("invalid ELF class or data encoding")

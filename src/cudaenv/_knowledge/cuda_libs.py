@@ -15,9 +15,11 @@ __all__ = [
     "CONDA_PACKAGE_FOR_LIBRARY",
     "DRIVER_LIBRARIES",
     "WHEEL_DIR_DISTRIBUTION",
+    "WHEEL_FOR_LIBRARY",
     "cuda_library_stem",
     "is_cuda_library",
     "library_major",
+    "nvidia_wheel",
 ]
 
 # Stems of the libraries NVIDIA's CUDA stack ships (the part before ".so").
@@ -100,6 +102,25 @@ WHEEL_DIR_DISTRIBUTION = {
     "nvshmem": "nvidia-nvshmem",
 }
 """``site-packages/nvidia/<dir>`` → the distribution name it belongs to (plus ``-cuXX``)."""
+
+WHEEL_FOR_LIBRARY = {
+    "libcudart": "nvidia-cuda-runtime",
+    "libnvrtc": "nvidia-cuda-nvrtc",
+    "libcublas": "nvidia-cublas",
+    "libcublasLt": "nvidia-cublas",
+    "libcufft": "nvidia-cufft",
+    "libcurand": "nvidia-curand",
+    "libcusparse": "nvidia-cusparse",
+    "libcusolver": "nvidia-cusolver",
+    "libnvJitLink": "nvidia-nvjitlink",
+}
+"""A CUDA toolkit library's stem → NVIDIA's wheel that ships it (see :func:`nvidia_wheel`)."""
+
+
+def nvidia_wheel(base: str, cuda_major: Optional[int]) -> str:
+    """NVIDIA's wheel of ``base`` for a CUDA major: ``-cuNN`` below 13, unsuffixed from 13."""
+    return f"{base}-cu{cuda_major}" if cuda_major is not None and cuda_major < 13 else base
+
 
 # The library stem → the conda package that ships it (CUDA 12+ split packages).
 CONDA_PACKAGE_FOR_LIBRARY = {

@@ -8,6 +8,7 @@ import posixpath
 import re
 from typing import Optional
 
+from .._formats.elffile import ELF_MAGIC
 from .._host import Host
 from ..errors import UsageError
 from ..snapshot import Command, Environment, Target
@@ -103,7 +104,7 @@ def _looks_like_python(host: Host, path: str) -> bool:
     if name.startswith(("python", "pypy")):
         return True
     head = host.read_bytes(path, limit=4)
-    return head == b"\x7fELF"
+    return head == ELF_MAGIC
 
 
 def _world_path(host: Host, path: str) -> str:
